@@ -1,0 +1,35 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.urls import reverse
+
+from orgs import policy
+from orgs.selectors import membership_for
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        # Employees are invited by their organisation; patients never have accounts.
+        return False
+
+    def get_login_redirect_url(self, request):
+        """Org admins land in the admin, everyone else in the portal (a `next` URL wins)."""
+        organization = getattr(request, "organization", None)
+        if organization is None:
+            return "/admin/"
+        membership = membership_for(request.user, organization)
+        if membership is None and request.user.is_superuser:
+            return "/admin/"
+        return "/admin/" if policy.can_use_admin(membership) else reverse("portal:home")
+
+    def get_logout_redirect_url(self, request):
+        return reverse("account_login")
+
+    def send_password_reset_mail(self, user, email, context):
+        # Only for accounts that may sign in on this host: the link must lead somewhere useful.
+        if policy.can_sign_in(user, getattr(self.request, "organization", None)):
+            super().send_password_reset_mail(user, email, context)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin):
+        return False

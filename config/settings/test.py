@@ -1,0 +1,19 @@
+"""make test (SQLite, in-memory layer) and .ci/run's second pass (DATABASE_URL + REDIS_URL)."""
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+# Tests keep task data in the main test database and run tasks inline.
+DATABASES.pop("q2", None)
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+if "orm" in Q_CLUSTER:
+    Q_CLUSTER["orm"] = "default"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory: browser tests serve from a thread that needs to see committed rows.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,9 @@
+from django.conf import settings
+
+
+def organization(request):
+    return {
+        "organization": getattr(request, "organization", None),
+        "membership": getattr(request, "membership", None),
+        "platform_name": settings.PLATFORM_NAME,
+    }

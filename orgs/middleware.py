@@ -1,0 +1,147 @@
+"""Host → organisation, the organisation scope, and who may enter which area.
+
+Order in MIDDLEWARE: OrganizationHostMiddleware (before sessions) → … → AuthenticationMiddleware →
+OrganizationAccessMiddleware → … → AdminTenantGuardMiddleware (needs the resolved view).
+"""
+
+import re
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils import translation
+from django.utils.translation import gettext as _
+from wagtail.models import Page
+
+from . import policy, selectors
+from .models import Membership, Role
+from .scoping import organization_scope, scopes_disabled
+
+SESSION_ORG_KEY = "openconsult_organization"
+PLATFORM = "platform"
+
+
+def session_binding(organization):
+    """What a session records about where it signed in: the organisation's id, or the platform host."""
+    return organization.pk if organization is not None else PLATFORM
+
+
+class OrganizationHostMiddleware:
+    """Resolve the organisation from the host and run the whole request inside its scope.
+
+    Unknown hosts are a 404: never Wagtail's default site, never another organisation.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        hostname = request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
+        if hostname == settings.BASE_DOMAIN or hostname in getattr(settings, "PLATFORM_HOST_ALIASES", ()):
+            request.organization = None
+            return self.get_response(request)
+        organization = selectors.organization_for_host(hostname)
+        if organization is None:
+            raise Http404(_("There is no organisation at this address."))
+        request.organization = organization
+        request._wagtail_site = organization.site
+        with organization_scope(organization):
+            return self.get_response(request)
+
+
+def platform_staff_membership(organization, user):
+    """Platform staff on an organisation's host act as its admin, with no departments of their own."""
+    membership = Membership(organization=organization, user=user, role=Role.ORG_ADMIN, is_active=True)
+    membership.is_platform_staff = True
+    return membership
+
+
+class OrganizationAccessMiddleware:
+    """Bind sessions to the host they signed in on, attach `request.membership`, gate /admin/."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        organization = request.organization
+        request.membership = None
+        if request.user.is_authenticated:
+            # Cookies are host-only already; this makes a session useless on any other host even if
+            # its cookie were copied there.
+            if request.session.get(SESSION_ORG_KEY) != session_binding(organization):
+                request.user = AnonymousUser()
+            elif organization is not None:
+                request.membership = selectors.membership_for(request.user, organization)
+                if request.membership is None and request.user.is_superuser:
+                    request.membership = platform_staff_membership(organization, request.user)
+                if request.membership is None:  # deactivated since signing in
+                    request.user = AnonymousUser()
+            elif not request.user.is_superuser:
+                request.user = AnonymousUser()
+
+        language = getattr(request.user, "language", "")
+        if language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            # An explicit choice in the language switch (the cookie) wins over the profile setting.
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+
+        if organization is not None and request.path.startswith("/admin/") and request.user.is_authenticated:
+            if not policy.can_use_admin(request.membership):
+                messages.info(request, _("The admin is for organisation admins. Here is your portal."))
+                return redirect("portal:home")
+
+        if organization is None and request.user.is_authenticated and request.user.is_superuser:
+            with scopes_disabled():
+                return self.get_response(request)
+        return self.get_response(request)
+
+
+# Admin areas that are the platform's, not an organisation's: on an organisation host they do not exist.
+PLATFORM_ONLY_ADMIN_PATHS = re.compile(
+    r"^/admin/(sites|users|groups|workflows|workflow_tasks|workflow_history|redirects|locales|collections|"
+    r"reports|settings|organisations)(/|$)"
+)
+PAGE_ID_KWARGS = ("page_id", "parent_page_id", "page_to_move_id", "destination_id", "page_pk")
+PAGE_ID_QUERY_PARAMS = ("child_of", "descendant_of", "parent_page_id", "id")
+
+
+class AdminTenantGuardMiddleware:
+    """Another organisation's page in the admin is a 404, never a 403 that confirms it exists.
+
+    Images, documents and our own models are scoped by their managers; Wagtail's Page model is not,
+    so every admin URL that names a page is checked against the organisation's tree here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        organization = getattr(request, "organization", None)
+        if organization is None or not request.path.startswith("/admin/"):
+            return None
+        if PLATFORM_ONLY_ADMIN_PATHS.match(request.path):
+            raise Http404
+        page_ids = [view_kwargs[name] for name in PAGE_ID_KWARGS if name in view_kwargs]
+        match = request.resolver_match
+        is_page_api = match is not None and "wagtailadmin_api" in match.namespaces
+        names_pages = is_page_api or request.path.startswith(("/admin/bulk/wagtailcore/page/", "/admin/choose-page/"))
+        if is_page_api and "pk" in view_kwargs:
+            page_ids.append(view_kwargs["pk"])
+        if names_pages or page_ids:
+            for param in PAGE_ID_QUERY_PARAMS:
+                page_ids.extend(v for v in request.GET.getlist(param) if v.isdigit())
+        if page_ids and not pages_belong_to(organization, page_ids):
+            raise Http404
+        return None
+
+
+def pages_belong_to(organization, page_ids):
+    ids = {int(i) for i in page_ids}
+    root = organization.root_page
+    found = Page.objects.filter(pk__in=ids).descendant_of(root, inclusive=True).count()
+    return found == len(ids)

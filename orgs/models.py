@@ -1,0 +1,377 @@
+"""Organisations, their departments and employees, and the audit log.
+
+Every domain row belongs to an organisation. Organization itself is looked up by host (never by a
+user-supplied id), so it has a plain manager; everything below it uses a scoped manager.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .scoping import OrgScopedManager
+
+RESERVED_SUBDOMAINS = {
+    "www", "admin", "api", "app", "static", "media", "mail", "smtp", "turn", "stun", "support",
+    "status", "portal", "help", "docs", "assets", "cdn",
+}
+
+subdomain_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    _("Use lowercase letters, digits and hyphens; start and end with a letter or digit."),
+)
+
+
+def validate_subdomain_not_reserved(value):
+    if value in RESERVED_SUBDOMAINS:
+        raise ValidationError(_("“%(value)s” is reserved; choose another subdomain."), params={"value": value})
+
+
+def time_zone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
+
+
+class TwoFactorPolicy(models.TextChoices):
+    OFF = "off", _("Not offered")
+    ALLOWED = "allowed", _("Allowed (users are reminded to turn it on)")
+    REQUIRED = "required", _("Required for every employee")
+
+
+class VideoFit(models.TextChoices):
+    COVER = "cover", _("Fill the tile (may crop the edges)")
+    CONTAIN = "contain", _("Show the whole picture (may add bars)")
+
+
+class Organization(models.Model):
+    # --- identity (platform staff) ---
+    name = models.CharField(_("name"), max_length=120)
+    subdomain = models.CharField(
+        _("subdomain"),
+        max_length=63,
+        unique=True,
+        validators=[subdomain_validator, validate_subdomain_not_reserved],
+        help_text=_("The organisation's address: <subdomain>.<platform domain>. Cannot be changed later."),
+    )
+    site = models.OneToOneField("wagtailcore.Site", on_delete=models.PROTECT, related_name="organization")
+    root_page = models.OneToOneField("wagtailcore.Page", on_delete=models.PROTECT, related_name="+")
+    collection = models.OneToOneField(
+        "wagtailcore.Collection", on_delete=models.PROTECT, related_name="organization"
+    )
+    admins_group = models.OneToOneField("auth.Group", on_delete=models.PROTECT, related_name="+")
+    department_admins_group = models.OneToOneField("auth.Group", on_delete=models.PROTECT, related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # --- plan (platform staff) ---
+    plan_name = models.CharField(_("plan"), max_length=60, default="Standard")
+    max_users = models.PositiveIntegerField(
+        _("maximum number of users"), default=10, validators=[MinValueValidator(1)]
+    )
+    max_departments = models.PositiveIntegerField(
+        _("maximum number of departments"), null=True, blank=True, help_text=_("Empty means no limit.")
+    )
+
+    # --- general (organisation admin) ---
+    logo = models.ForeignKey(
+        settings.WAGTAILIMAGES_IMAGE_MODEL,
+        verbose_name=_("logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Shown top-left on every screen, scaled to fit 180×50 pixels."),
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Amsterdam", choices=time_zone_choices)
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="nl",
+        help_text=_("Used for visitors whose browser asks for none of our languages."),
+    )
+
+    # --- contact information, shown to clients ---
+    contact_email = models.EmailField(_("email"), blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    website = models.URLField(_("web site"), blank=True)
+
+    # --- forms of address for practitioners ---
+    address_form_nl = models.CharField(_("form of address (Dutch)"), max_length=40, blank=True, default="dokter")
+    address_form_en = models.CharField(_("form of address (English)"), max_length=40, blank=True, default="Dr.")
+    address_form_de = models.CharField(_("form of address (German)"), max_length=40, blank=True, default="Dr.")
+    address_form_es = models.CharField(_("form of address (Spanish)"), max_length=40, blank=True, default="Dr.")
+
+    # --- privacy and segregation ---
+    strict_departments = models.BooleanField(
+        _("strictly segregated departments"), default=False,
+        help_text=_(
+            "Practitioners and department admins see only the clients and appointments of their own "
+            "departments; organisation admins see everything. Appointments can be made with a department."
+        ),
+    )
+    strict_clients = models.BooleanField(
+        _("strictly segregated clients"), default=False,
+        help_text=_("A practitioner sees only their own clients, and appointments are made only with them."),
+    )
+    anonymise_after_days = models.PositiveIntegerField(
+        _("anonymise appointments older than (days)"), null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36500)],
+        help_text=_(
+            "A nightly job removes client data from older appointments; only date, time and practitioner "
+            "remain. This cannot be undone. Empty means never."
+        ),
+    )
+    allow_remote_support = models.BooleanField(
+        _("allow remote support access"), default=False,
+        help_text=_("Platform support staff may act as an employee to help you; every session is logged here."),
+    )
+    two_factor_policy = models.CharField(
+        _("two-factor authentication"), max_length=10, choices=TwoFactorPolicy.choices, default=TwoFactorPolicy.ALLOWED,
+        help_text=_("When required, employees cannot use the portal or admin until they have set it up."),
+    )
+
+    # --- appointments and messages ---
+    consult_link_opens_minutes = models.PositiveIntegerField(
+        _("link opens (minutes before the start)"), default=60, validators=[MaxValueValidator(24 * 60)],
+    )
+    consult_link_closes_minutes = models.PositiveIntegerField(
+        _("link closes (minutes after the start)"), default=60, validators=[MaxValueValidator(24 * 60)],
+    )
+    force_start = models.BooleanField(
+        _("force-start appointments"), default=False,
+        help_text=_("Practitioners can start a consult before the client arrives; the client then goes straight in."),
+    )
+    do_not_send_emails = models.BooleanField(
+        _("do not send emails"), default=False,
+        help_text=_("No confirmation, reminder or questionnaire emails go to clients; you share links yourself."),
+    )
+    notify_bounces = models.BooleanField(
+        _("report bounced appointment emails"), default=True,
+        help_text=_("The department admin (otherwise the organisation admin) is told which address failed and why."),
+    )
+    show_remaining_slots = models.BooleanField(
+        _("show remaining booking slots in the top bar"), default=False,
+    )
+    sms_enabled = models.BooleanField(
+        _("SMS reminders"), default=False, help_text=_("Reminders also go out by SMS through the configured provider."),
+    )
+    client_app_enabled = models.BooleanField(
+        _("client app (PIN / QR code)"), default=False,
+        help_text=_("Clients can install the patient portal on their phone and sign in with a PIN or QR code."),
+    )
+
+    # --- waiting room ---
+    doorbell_sound = models.BooleanField(
+        _("doorbell sound"), default=True, help_text=_("Plays when someone enters a waiting room you are watching."),
+    )
+    chat_in_waiting_room = models.BooleanField(_("chat in the waiting room"), default=False)
+    questionnaire_in_waiting_room = models.BooleanField(
+        _("questionnaire in the waiting room"), default=False,
+        help_text=_("Clients can fill in their open questionnaires while they wait."),
+    )
+    disclaimer_enabled = models.BooleanField(
+        _("disclaimer before the waiting room"), default=False,
+        help_text=_("Clients must accept the text below before they enter the waiting room."),
+    )
+    disclaimer_text = models.TextField(_("disclaimer text"), blank=True)
+    explainer_video_url = models.URLField(
+        _("explainer video in the waiting room"), blank=True, help_text=_("A video link shown to waiting clients."),
+    )
+    more_info_iframe_url = models.URLField(
+        _("“more information” page"), blank=True,
+        help_text=_("A page of your own, opened from a “more information” button in the waiting room."),
+    )
+
+    # --- consultation room ---
+    open_in_browser_on_iphone = models.BooleanField(
+        _("open consults in the browser on iPhone"), default=True, help_text=_("No app is suggested on iPhones."),
+    )
+    allow_background_effects = models.BooleanField(_("allow background blur or replacement"), default=True)
+    warn_background_active = models.BooleanField(
+        _("warn when a replaced background is still on"), default=True,
+    )
+    file_sharing = models.BooleanField(
+        _("file sharing"), default=True, help_text=_("Shared files are deleted from the server when the consult ends."),
+    )
+    screen_sharing = models.BooleanField(_("screen sharing"), default=True)
+    video_fit = models.CharField(_("video fit"), max_length=10, choices=VideoFit.choices, default=VideoFit.COVER)
+    device_settings_first = models.BooleanField(
+        _("always show the device settings first"), default=False,
+        help_text=_("Camera, microphone and speaker are checked before anyone enters the waiting room."),
+    )
+    allow_resolution_change = models.BooleanField(_("allow changing the video resolution"), default=True)
+    camera_failure_check = models.BooleanField(
+        _("camera check when a camera fails"), default=True,
+        help_text=_("When a camera stops working the consult pauses and the user is sent to a camera check."),
+    )
+    evaluation_survey_url = models.URLField(
+        _("evaluation survey after the consult"), blank=True,
+        help_text=_("Shown to the client, in a frame, when the consult ends."),
+    )
+    custom_room_template = models.TextField(
+        _("custom consultation room template"), blank=True,
+        help_text=_("Your own HTML around the consultation room. It is cleaned of scripts before use."),
+    )
+
+    # --- chat ---
+    chat_open_after_consult = models.BooleanField(_("chat stays open after the consult"), default=True)
+    delete_chat_after_consult = models.BooleanField(
+        _("delete the chat after the consult"), default=False,
+        help_text=_("Consult chat messages are removed when the consult ends."),
+    )
+    public_chat_widget = models.BooleanField(
+        _("public chat widget"), default=False, help_text=_("Visitors of your web site can send you chat messages."),
+    )
+
+    objects = models.Manager()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(subdomain=""), name="organization_subdomain_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def hostname(self):
+        return f"{self.subdomain}.{settings.BASE_DOMAIN}"
+
+    @property
+    def base_url(self):
+        return public_url_for_host(self.hostname)
+
+    def address_form(self, language_code):
+        return getattr(self, f"address_form_{language_code[:2]}", "") or self.address_form_en
+
+
+def public_url_for_host(hostname):
+    scheme, port = settings.PUBLIC_SCHEME, settings.PUBLIC_PORT
+    default_port = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{hostname}" if port == default_port else f"{scheme}://{hostname}:{port}"
+
+
+class Department(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="departments")
+    name = models.CharField(_("name"), max_length=100)
+    colour = models.CharField(
+        _("colour"), max_length=7, default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #rrggbb."))],
+        help_text=_("Used to tell departments apart in agendas and lists."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="department_name_unique_in_org"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ORG_ADMIN = "org_admin", _("Organisation admin")
+    DEPARTMENT_ADMIN = "department_admin", _("Department admin")
+    PRACTITIONER = "practitioner", _("Practitioner")
+
+
+class Membership(models.Model):
+    """An employee: a user's place in one organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PRACTITIONER)
+    departments = models.ManyToManyField(Department, verbose_name=_("departments"), blank=True, related_name="members")
+    job_title = models.CharField(
+        _("job title"), max_length=80, blank=True, help_text=_("For example “GP” or “physiotherapist”; shown to clients."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Deactivated employees cannot sign in and do not count towards the plan."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        ordering = ["user__last_name", "user__first_name", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user_in_org"),
+        ]
+
+    def __str__(self):
+        return self.user.get_full_name() or self.user.email
+
+    def department_names(self):
+        return ", ".join(d.name for d in self.departments.all())
+
+    @property
+    def is_org_admin(self):
+        return self.role == Role.ORG_ADMIN
+
+    @property
+    def is_department_admin(self):
+        return self.role == Role.DEPARTMENT_ADMIN
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditEvent(models.Model):
+    """One thing someone did to people or settings. Rows are only ever added."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="audit_events")
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("who"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("who"), max_length=200, help_text=_("Kept when the account is removed."))
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    target_type = models.CharField(_("what"), max_length=60, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(_("which"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = OrgScopedManager(manager_class=models.Manager.from_queryset(AuditEventQuerySet))
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.target_label}"
+
+    def changes_summary(self):
+        return "; ".join(f"{field}: {old} → {new}" for field, (old, new) in self.changes.items())[:300]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit log is append-only.")

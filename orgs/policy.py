@@ -1,0 +1,133 @@
+"""Who may see and do what. The only place that decides it.
+
+Views, consumers, admin viewsets, tasks and the API ask these functions; none of them repeats a
+rule. `member` is the request's Membership (see `OrganizationAccessMiddleware`); platform staff
+on an organisation's host act with an unsaved org-admin Membership marked `is_platform_staff`.
+
+Patient records (clients, appointments, questionnaire answers, chats) all follow one visibility
+rule, `can_view_record` / `record_visibility_q`:
+- never across organisations;
+- organisation admins see everything in their organisation;
+- with *strictly segregated clients*, a practitioner sees only records they are the practitioner of;
+- with *strictly segregated departments*, practitioners and department admins see records of their
+  own departments (and records they are the practitioner of);
+- otherwise every employee of the organisation sees them.
+"""
+
+from django.db.models import Q
+
+from .models import Membership, Role
+
+
+# --- signing in and areas -------------------------------------------------------------------
+
+def can_sign_in(user, organization):
+    """May `user` sign in on `organization`'s host (None: the platform's own host)?"""
+    if user is None or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if organization is None:
+        return False
+    return Membership.objects.with_scopes_disabled().filter(
+        organization=organization, user=user, is_active=True, organization__is_active=True
+    ).exists()
+
+
+def can_use_portal(member):
+    return member is not None and member.is_active
+
+
+def can_use_admin(member):
+    return member is not None and member.is_active and member.role == Role.ORG_ADMIN
+
+
+def can_manage_organization(member):
+    """Settings, departments, employees, web pages, media, audit log: organisation admins."""
+    return can_use_admin(member)
+
+
+can_manage_departments = can_manage_organization
+can_manage_employees = can_manage_organization
+can_edit_settings = can_manage_organization
+can_view_audit_log = can_manage_organization
+
+
+def can_manage_plan(user):
+    """The plan (max users, departments) is set by platform staff only."""
+    return user.is_superuser
+
+
+# --- departments and colleagues -------------------------------------------------------------
+
+def member_department_ids(member):
+    if member is None or member.pk is None:
+        return set()
+    cached = getattr(member, "_department_ids", None)
+    if cached is None:
+        cached = set(member.departments.values_list("pk", flat=True))
+        member._department_ids = cached
+    return cached
+
+
+def sees_whole_organization(member):
+    return member.role == Role.ORG_ADMIN or not member.organization.strict_departments
+
+
+def visible_departments(member, queryset):
+    queryset = queryset.filter(organization_id=member.organization_id)
+    if sees_whole_organization(member):
+        return queryset
+    return queryset.filter(pk__in=member_department_ids(member))
+
+
+def can_view_department(member, department):
+    if department.organization_id != member.organization_id:
+        return False
+    return sees_whole_organization(member) or department.pk in member_department_ids(member)
+
+
+def visible_employees(member, queryset):
+    """Colleagues `member` may see in lists (and pick as practitioner)."""
+    queryset = queryset.filter(organization_id=member.organization_id)
+    if sees_whole_organization(member):
+        return queryset
+    return queryset.filter(
+        Q(pk=member.pk) | Q(role=Role.ORG_ADMIN) | Q(departments__in=member_department_ids(member))
+    ).distinct()
+
+
+# --- patient records ------------------------------------------------------------------------
+
+def can_view_record(member, *, organization_id, department_ids=(), practitioner_user_ids=()):
+    """May `member` see a patient record that belongs to these departments and practitioners?"""
+    if member is None or not member.is_active or member.organization_id != organization_id:
+        return False
+    if member.role == Role.ORG_ADMIN:
+        return True
+    organization = member.organization
+    is_own = member.user_id in set(practitioner_user_ids)
+    if organization.strict_clients and member.role == Role.PRACTITIONER:
+        return is_own
+    if organization.strict_departments:
+        return is_own or bool(member_department_ids(member) & set(department_ids))
+    return True
+
+
+def record_visibility_q(member, *, department_field, practitioner_field, organization_field="organization"):
+    """The same rule as `can_view_record`, as a filter for a queryset of records."""
+    in_org = Q(**{organization_field: member.organization_id})
+    if member.role == Role.ORG_ADMIN:
+        return in_org
+    organization = member.organization
+    is_own = Q(**{practitioner_field: member.user_id})
+    if organization.strict_clients and member.role == Role.PRACTITIONER:
+        return in_org & is_own
+    if organization.strict_departments:
+        return in_org & (is_own | Q(**{f"{department_field}__in": member_department_ids(member)}))
+    return in_org
+
+
+def can_be_appointment_target(member, *, with_department):
+    """Appointments can be made with a department only when departments are strictly segregated."""
+    return member.organization.strict_departments if with_department else True

@@ -1,0 +1,268 @@
+"""Writes for organisations, departments, employees and the audit log.
+
+Every function validates before it writes, runs in one transaction, and records an audit event.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
+
+from .models import AuditEvent, Department, Membership, Organization, Role
+from .scoping import organization_scope
+
+User = get_user_model()
+
+ORG_ADMIN_PAGE_PERMISSIONS = ["add_page", "change_page", "publish_page", "bulk_delete_page", "lock_page", "unlock_page"]
+ORG_ADMIN_COLLECTION_PERMISSIONS = [
+    ("wagtailimages", "add_image"), ("wagtailimages", "change_image"), ("wagtailimages", "choose_image"),
+    ("wagtaildocs", "add_document"), ("wagtaildocs", "change_document"), ("wagtaildocs", "choose_document"),
+]
+DEPARTMENT_ADMIN_COLLECTION_PERMISSIONS = [("wagtailimages", "choose_image"), ("wagtaildocs", "choose_document")]
+ORG_ADMIN_MODEL_PERMISSIONS = [
+    ("wagtailadmin", "access_admin"),
+    ("orgs", "add_department"), ("orgs", "change_department"), ("orgs", "delete_department"),
+    ("orgs", "view_department"),
+    ("orgs", "add_membership"), ("orgs", "change_membership"), ("orgs", "view_membership"),
+    ("orgs", "view_auditevent"),
+    ("orgs", "change_organization"),
+]
+
+class PlanLimitError(ValidationError):
+    pass
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+def audit_record(*, organization, actor, action, target=None, changes=None, request=None):
+    """Append one row to the organisation's audit log. The only way audit rows are written."""
+    ip = None
+    if request is not None:
+        ip = request.META.get("REMOTE_ADDR")
+    label = ""
+    if actor is not None:
+        label = actor.email
+        if getattr(actor, "is_superuser", False) and not Membership.objects.with_scopes_disabled().filter(
+            organization=organization, user=actor
+        ).exists():
+            label = _("%(email)s (platform staff)") % {"email": actor.email}
+    return AuditEvent.objects.with_scopes_disabled().create(
+        organization=organization,
+        actor=actor,
+        actor_label=label or _("system"),
+        action=action,
+        target_type=target._meta.model_name if target is not None else "",
+        target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        changes=changes or {},
+        ip_address=ip,
+    )
+
+
+def changed_fields(form):
+    """{field: [old, new]} for a bound ModelForm, readable and JSON-safe, secrets left out."""
+    changes = {}
+    for name in form.changed_data:
+        new = form.cleaned_data.get(name)
+        old = form.initial.get(name)
+        changes[name] = [_json_safe(old), _json_safe(new)]
+    return changes
+
+
+def _json_safe(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "__iter__") and not isinstance(value, (bytes, dict)):
+        return [str(v) for v in value]
+    return str(value)
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+@transaction.atomic
+def org_create(*, name, subdomain, max_users=10, plan_name="Standard", actor=None, **fields):
+    """Create an organisation with its Wagtail site, page tree, media collection and groups."""
+    from cms.page_sets import create_site_tree
+
+    organization = Organization(name=name, subdomain=subdomain, max_users=max_users, plan_name=plan_name, **fields)
+    organization.full_clean(exclude=["site", "root_page", "collection", "admins_group", "department_admins_group"])
+    if Site.objects.filter(hostname=organization.hostname).exists():
+        raise ValidationError({"subdomain": _("A site for this address already exists.")})
+
+    home = create_site_tree(name=name, slug=subdomain)
+    organization.root_page = home
+    organization.site = Site.objects.create(
+        hostname=organization.hostname, port=settings.PUBLIC_PORT, root_page=home, site_name=name
+    )
+    organization.collection = Collection.get_first_root_node().add_child(name=name)
+    organization.admins_group = Group.objects.create(name=f"{subdomain}: {_('organisation admins')}")
+    organization.department_admins_group = Group.objects.create(name=f"{subdomain}: {_('department admins')}")
+    organization.save()
+    _grant_group_permissions(organization)
+    audit_record(organization=organization, actor=actor, action="organization.create", target=organization)
+    return organization
+
+
+def _permission(app_label, codename):
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def _grant_group_permissions(organization):
+    admins, dept_admins = organization.admins_group, organization.department_admins_group
+    admins.permissions.add(*[_permission(app, code) for app, code in ORG_ADMIN_MODEL_PERMISSIONS])
+    for codename in ORG_ADMIN_PAGE_PERMISSIONS:
+        GroupPagePermission.objects.create(
+            group=admins, page=organization.root_page, permission=_permission("wagtailcore", codename)
+        )
+    for app, codename in ORG_ADMIN_COLLECTION_PERMISSIONS:
+        GroupCollectionPermission.objects.create(
+            group=admins, collection=organization.collection, permission=_permission(app, codename)
+        )
+    for app, codename in DEPARTMENT_ADMIN_COLLECTION_PERMISSIONS:
+        GroupCollectionPermission.objects.create(
+            group=dept_admins, collection=organization.collection, permission=_permission(app, codename)
+        )
+
+
+@transaction.atomic
+def organization_update(*, organization, actor, changes, request=None):
+    """Save an organisation whose fields a form has already set and validated."""
+    organization.full_clean()
+    organization.save()
+    if changes:
+        audit_record(
+            organization=organization, actor=actor, action="settings.update", target=organization,
+            changes=changes, request=request,
+        )
+    return organization
+
+
+# --- departments ------------------------------------------------------------------------------
+
+@transaction.atomic
+def department_create(*, organization, actor, name, colour="#2563eb", request=None):
+    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    with organization_scope(org):
+        if org.max_departments is not None and Department.objects.count() >= org.max_departments:
+            raise PlanLimitError(_("maximum number of departments reached"))
+        department = Department(organization=org, name=name, colour=colour)
+        department.full_clean()
+        department.save()
+    audit_record(organization=org, actor=actor, action="department.create", target=department, request=request,
+                 changes={"name": [None, name]})
+    return department
+
+
+@transaction.atomic
+def department_update(*, department, actor, changes, request=None):
+    department.full_clean()
+    department.save()
+    if changes:
+        audit_record(organization=department.organization, actor=actor, action="department.update",
+                     target=department, changes=changes, request=request)
+    return department
+
+
+@transaction.atomic
+def department_delete(*, department, actor, request=None):
+    organization = department.organization
+    audit_record(organization=organization, actor=actor, action="department.delete", target=department,
+                 request=request)
+    department.delete()
+
+
+# --- employees --------------------------------------------------------------------------------
+
+def _active_member_count(organization):
+    return Membership.objects.with_scopes_disabled().filter(organization=organization, is_active=True).count()
+
+
+def _check_user_limit(organization):
+    if _active_member_count(organization) >= organization.max_users:
+        raise PlanLimitError(_("maximum number of users reached"))
+
+
+def _sync_groups(membership):
+    """Wagtail permissions follow the role (groups carry the org's page and media permissions)."""
+    org, user = membership.organization, membership.user
+    user.groups.remove(org.admins_group, org.department_admins_group)
+    if not membership.is_active:
+        return
+    if membership.role == Role.ORG_ADMIN:
+        user.groups.add(org.admins_group)
+    elif membership.role == Role.DEPARTMENT_ADMIN:
+        user.groups.add(org.department_admins_group)
+
+
+@transaction.atomic
+def employee_create(
+    *, organization, actor, email, first_name="", last_name="", role=Role.PRACTITIONER, departments=(),
+    job_title="", send_invitation=True, request=None,
+):
+    """Add an employee (creating the user when new) and email them a link to set their password.
+
+    Raises PlanLimitError("maximum number of users reached") when the plan is full.
+    """
+    # Lock the organisation row: two admins adding the last free seat at once must not both succeed.
+    org = Organization.objects.select_for_update().get(pk=organization.pk)
+    email = User.objects.normalize_email(email).strip()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None and Membership.objects.with_scopes_disabled().filter(organization=org, user=user).exists():
+        raise ValidationError({"email": _("This person is already an employee of your organisation.")})
+    if any(d.organization_id != org.pk for d in departments):
+        raise ValidationError({"departments": _("Choose departments of your own organisation.")})
+    if role not in Role.values:
+        raise ValidationError({"role": _("Choose a valid role.")})
+    _check_user_limit(org)
+
+    created_user = user is None
+    if created_user:
+        user = User(email=email, first_name=first_name, last_name=last_name, language=org.default_language)
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+    membership = Membership.objects.with_scopes_disabled().create(
+        organization=org, user=user, role=role, job_title=job_title
+    )
+    membership.departments.set(departments)
+    _sync_groups(membership)
+    audit_record(
+        organization=org, actor=actor, action="employee.create", target=membership, request=request,
+        changes={"email": [None, email], "role": [None, role], "departments": [None, [str(d) for d in departments]]},
+    )
+    if send_invitation:
+        from accounts.services import invitation_send
+
+        transaction.on_commit(lambda: invitation_send(membership=membership, new_user=created_user))
+    return membership
+
+
+@transaction.atomic
+def employee_update(*, membership, actor, changes, request=None):
+    """Save a membership whose fields (role, departments, active) a form has already set."""
+    org = Organization.objects.select_for_update().get(pk=membership.organization_id)
+    was_active = Membership.objects.with_scopes_disabled().get(pk=membership.pk).is_active
+    if membership.is_active and not was_active:
+        _check_user_limit(org)
+    if not membership.is_active or membership.role != Role.ORG_ADMIN:
+        _refuse_removing_last_admin(membership)
+    membership.save()
+    _sync_groups(membership)
+    if changes:
+        audit_record(organization=org, actor=actor, action="employee.update", target=membership,
+                     changes=changes, request=request)
+    return membership
+
+
+def _refuse_removing_last_admin(membership):
+    other_admins = Membership.objects.with_scopes_disabled().filter(
+        organization_id=membership.organization_id, role=Role.ORG_ADMIN, is_active=True
+    ).exclude(pk=membership.pk)
+    was_admin = Membership.objects.with_scopes_disabled().filter(
+        pk=membership.pk, role=Role.ORG_ADMIN, is_active=True
+    ).exists()
+    if was_admin and not other_admins.exists():
+        raise ValidationError(_("An organisation needs at least one active organisation admin."))

@@ -1,0 +1,446 @@
+"""The organisation admin's screens in the Wagtail admin: departments, employees, settings, plan, audit log.
+
+Thin adapters: forms validate, services write (and audit), the scoped managers keep every lookup inside
+the request's organisation, so another organisation's id is a 404.
+"""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin import messages
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from django.views.generic import TemplateView
+import django_filters
+
+from .. import policy, selectors, services
+from ..forms import (
+    DepartmentForm, EmployeeCreateForm, EmployeeEditForm, OrganizationCreateForm, OrganizationPlanForm,
+)
+from ..models import AuditEvent, Department, Membership, Organization, Role
+
+
+class ServiceErrorsAsFormErrors:
+    """A service that refuses (plan limit, last admin, duplicate) shows its reason on the form."""
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+            self.produced_error_message = self.get_error_message() if hasattr(self, "get_error_message") else None
+            return self.form_invalid(form)
+
+
+def require_org_admin(request):
+    if request.organization is None or not policy.can_manage_organization(request.membership):
+        raise Http404
+
+
+class OrgAdminOnly:
+    def dispatch(self, request, *args, **kwargs):
+        require_org_admin(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+# --- departments --------------------------------------------------------------------------------
+
+class DepartmentCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.CreateView):
+    def get_initial_form_instance(self):
+        return Department(organization=self.request.organization)
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return services.department_create(
+            organization=self.request.organization, actor=self.request.user, name=data["name"],
+            colour=data["colour"], request=self.request,
+        )
+
+
+class DepartmentEditView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.EditView):
+    def save_instance(self):
+        department = self.form.save(commit=False)
+        return services.department_update(
+            department=department, actor=self.request.user, changes=services.changed_fields(self.form),
+            request=self.request,
+        )
+
+
+class DepartmentDeleteView(OrgAdminOnly, generic.DeleteView):
+    def delete_action(self):
+        services.department_delete(department=self.object, actor=self.request.user, request=self.request)
+
+
+class DepartmentIndexView(OrgAdminOnly, generic.IndexView):
+    def get_base_queryset(self):
+        return selectors.departments_for(self.request.membership)
+
+
+class DepartmentViewSet(ModelViewSet):
+    model = Department
+    name = "departments"
+    icon = "group"
+    menu_label = gettext_lazy("Departments")
+    menu_order = 210
+    add_to_admin_menu = True
+    form_class = DepartmentForm
+    copy_view_enabled = False
+    search_fields = ["name"]
+    index_view_class = DepartmentIndexView
+    add_view_class = DepartmentCreateView
+    edit_view_class = DepartmentEditView
+    delete_view_class = DepartmentDeleteView
+    list_display = [
+        TitleColumn("name", label=gettext_lazy("Name"), url_name="departments:edit"),
+        Column("employee_count", label=gettext_lazy("Employees")),
+        Column("colour", label=gettext_lazy("Colour")),
+    ]
+
+    def get_form_class(self, for_update=False):
+        return DepartmentForm
+
+
+# --- employees ----------------------------------------------------------------------------------
+
+class EmployeeFilterSet(WagtailFilterSet):
+    role = django_filters.ChoiceFilter(label=gettext_lazy("Role"), choices=Role.choices)
+    is_active = django_filters.BooleanFilter(label=gettext_lazy("Active"))
+
+    class Meta:
+        model = Membership
+        fields = ["role", "is_active"]
+
+
+class EmployeeIndexView(OrgAdminOnly, generic.IndexView):
+    def get_base_queryset(self):
+        return selectors.employees_for(self.request.membership)
+
+
+class EmployeeFormKwargs:
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["member"] = self.request.membership
+        return kwargs
+
+
+class EmployeeCreateView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErrors, generic.CreateView):
+    success_message = gettext_lazy("Employee '%(object)s' added; the invitation email is on its way.")
+
+    def get_initial_form_instance(self):
+        return None
+
+    def get_success_message(self, instance):
+        return self.success_message % {"object": instance}
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return services.employee_create(
+            organization=self.request.organization, actor=self.request.user, email=data["email"],
+            first_name=data["first_name"], last_name=data["last_name"], role=data["role"],
+            departments=list(data["departments"]), job_title=data["job_title"], request=self.request,
+        )
+
+
+class EmployeeEditView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErrors, generic.EditView):
+    def save_instance(self):
+        membership = self.form.save(commit=False)
+        changes = services.changed_fields(self.form)
+        services.employee_update(membership=membership, actor=self.request.user, changes=changes, request=self.request)
+        if not self.form.shared_user:
+            membership.user.save(update_fields=["first_name", "last_name"])
+        membership.departments.set(self.form.cleaned_data["departments"])
+        return membership
+
+
+def user_email(membership):
+    return membership.user.email
+
+
+class EmployeeViewSet(ModelViewSet):
+    model = Membership
+    name = "employees"
+    icon = "user"
+    menu_label = gettext_lazy("Employees")
+    menu_order = 220
+    add_to_admin_menu = True
+    copy_view_enabled = False
+    search_fields = ["user__email", "user__first_name", "user__last_name", "job_title"]
+    filterset_class = EmployeeFilterSet
+    index_view_class = EmployeeIndexView
+    add_view_class = EmployeeCreateView
+    edit_view_class = EmployeeEditView
+    list_display = [
+        TitleColumn("__str__", label=gettext_lazy("Name"), url_name="employees:edit"),
+        Column("email", label=gettext_lazy("Email"), accessor="user.email"),
+        Column("role", label=gettext_lazy("Role"), accessor="get_role_display"),
+        Column("departments", label=gettext_lazy("Departments"), accessor="department_names"),
+        BooleanColumn("is_active", label=gettext_lazy("Active")),
+    ]
+
+    def get_form_class(self, for_update=False):
+        return EmployeeEditForm if for_update else EmployeeCreateForm
+
+    def get_urlpatterns(self):
+        # Employees are deactivated, never deleted: their appointments and audit trail stay intact.
+        return [p for p in super().get_urlpatterns() if p.name not in ("delete", "history", "usage")]
+
+
+# --- audit log ----------------------------------------------------------------------------------
+
+class AuditFilterSet(WagtailFilterSet):
+    action = django_filters.CharFilter(label=gettext_lazy("Action"), lookup_expr="startswith")
+    actor_label = django_filters.CharFilter(label=gettext_lazy("Who"), lookup_expr="icontains")
+    created_at = django_filters.DateFromToRangeFilter(label=gettext_lazy("When"), widget=DateRangePickerWidget)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor_label", "created_at"]
+
+
+class AuditIndexView(OrgAdminOnly, generic.IndexView):
+    def get_base_queryset(self):
+        return selectors.audit_events_for(self.request.membership)
+
+
+class AuditViewSet(ModelViewSet):
+    model = AuditEvent
+    name = "audit"
+    icon = "history"
+    menu_label = gettext_lazy("Audit log")
+    add_to_settings_menu = True
+    menu_order = 30
+    filterset_class = AuditFilterSet
+    index_view_class = AuditIndexView
+    search_fields = ["action", "actor_label", "target_label"]
+    form_fields = []
+    list_display = [
+        DateColumn("created_at", label=gettext_lazy("When")),
+        Column("actor_label", label=gettext_lazy("Who")),
+        Column("action", label=gettext_lazy("Action")),
+        Column("target_label", label=gettext_lazy("Which")),
+        Column("changes", label=gettext_lazy("Changes"), accessor="changes_summary"),
+    ]
+
+    def get_urlpatterns(self):
+        return [p for p in super().get_urlpatterns() if p.name in ("index", "index_results")]
+
+
+# --- organisation settings (the org admin's own organisation; no id in the URL) ----------------
+
+settings_panels = TabbedInterface(
+    [
+        ObjectList(
+            [
+                FieldPanel("name"),
+                FieldPanel("logo"),
+                MultiFieldPanel(
+                    [FieldPanel("contact_email"), FieldPanel("contact_phone"), FieldPanel("address"),
+                     FieldPanel("website")],
+                    heading=gettext_lazy("Contact information (shown to clients)"),
+                ),
+                FieldPanel("time_zone"),
+                FieldPanel("default_language"),
+                MultiFieldPanel(
+                    [FieldPanel("address_form_nl"), FieldPanel("address_form_en"), FieldPanel("address_form_de"),
+                     FieldPanel("address_form_es")],
+                    heading=gettext_lazy("Forms of address for practitioners"),
+                    help_text=gettext_lazy("Used in texts such as “Welcome from Dr. Jansen”."),
+                ),
+            ],
+            heading=gettext_lazy("General"),
+        ),
+        ObjectList(
+            [
+                FieldPanel("strict_departments"), FieldPanel("strict_clients"), FieldPanel("anonymise_after_days"),
+                FieldPanel("allow_remote_support"), FieldPanel("two_factor_policy"),
+            ],
+            heading=gettext_lazy("Privacy and security"),
+        ),
+        ObjectList(
+            [
+                FieldPanel("consult_link_opens_minutes"), FieldPanel("consult_link_closes_minutes"),
+                FieldPanel("force_start"), FieldPanel("do_not_send_emails"), FieldPanel("notify_bounces"),
+                FieldPanel("show_remaining_slots"), FieldPanel("sms_enabled"), FieldPanel("client_app_enabled"),
+            ],
+            heading=gettext_lazy("Appointments and messages"),
+        ),
+        ObjectList(
+            [
+                FieldPanel("doorbell_sound"), FieldPanel("chat_in_waiting_room"),
+                FieldPanel("questionnaire_in_waiting_room"), FieldPanel("disclaimer_enabled"),
+                FieldPanel("disclaimer_text"), FieldPanel("explainer_video_url"), FieldPanel("more_info_iframe_url"),
+            ],
+            heading=gettext_lazy("Waiting room"),
+        ),
+        ObjectList(
+            [
+                FieldPanel("open_in_browser_on_iphone"), FieldPanel("allow_background_effects"),
+                FieldPanel("warn_background_active"), FieldPanel("file_sharing"), FieldPanel("screen_sharing"),
+                FieldPanel("video_fit"), FieldPanel("device_settings_first"), FieldPanel("allow_resolution_change"),
+                FieldPanel("camera_failure_check"), FieldPanel("evaluation_survey_url"),
+                FieldPanel("custom_room_template"),
+            ],
+            heading=gettext_lazy("Consultation room"),
+        ),
+        ObjectList(
+            [
+                FieldPanel("chat_open_after_consult"), FieldPanel("delete_chat_after_consult"),
+                FieldPanel("public_chat_widget"),
+                HelpPanel(content=gettext_lazy("Chat messages are never shown as HTML and are not for emergencies.")),
+            ],
+            heading=gettext_lazy("Chat"),
+        ),
+    ]
+).bind_to_model(Organization)
+
+
+class OrganizationSettingsView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.EditView):
+    model = Organization
+    panel = settings_panels
+    page_title = gettext_lazy("Organisation settings")
+    header_icon = "cogs"
+    success_message = gettext_lazy("Settings saved.")
+    permission_policy = None
+
+    def get_panel(self):
+        return settings_panels
+
+    def get_form_class(self):
+        return settings_panels.get_form_class()
+
+    def get_object(self, queryset=None):
+        return Organization.objects.get(pk=self.request.organization.pk)
+
+    @property
+    def object_pk(self):
+        return self.request.organization.pk
+
+    def get_edit_url(self):
+        return reverse("org_settings")
+
+    def get_success_url(self):
+        return reverse("org_settings")
+
+    def get_success_message(self):
+        return self.success_message
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+
+    def get_translations(self):
+        return []
+
+    def get_side_panels(self):
+        from django.forms import Media
+
+        return Media()
+
+    def get_history_url(self):
+        return None
+
+    def save_instance(self):
+        organization = self.form.save(commit=False)
+        return services.organization_update(
+            organization=organization, actor=self.request.user, changes=services.changed_fields(self.form),
+            request=self.request,
+        )
+
+
+class PackageView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
+    template_name = "orgs/admin/package.html"
+    page_title = gettext_lazy("My package")
+    header_icon = "doc-full"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["usage"] = selectors.plan_usage(self.request.organization)
+        context["support_email"] = __import__("django.conf").conf.settings.PLATFORM_SUPPORT_EMAIL
+        return context
+
+
+# --- organisations (platform staff, on the platform's own host) ---------------------------------
+
+class PlatformStaffOnly:
+    def dispatch(self, request, *args, **kwargs):
+        if request.organization is not None or not request.user.is_superuser:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class OrganizationIndexView(PlatformStaffOnly, generic.IndexView):
+    pass
+
+
+class OrganizationCreateView(PlatformStaffOnly, ServiceErrorsAsFormErrors, generic.CreateView):
+    def get_initial_form_instance(self):
+        return None
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        organization = services.org_create(
+            name=data["name"], subdomain=data["subdomain"], plan_name=data["plan_name"],
+            max_users=data["max_users"], max_departments=data["max_departments"], time_zone=data["time_zone"],
+            default_language=data["default_language"], actor=self.request.user,
+        )
+        if data.get("admin_email"):
+            services.employee_create(
+                organization=organization, actor=self.request.user, email=data["admin_email"],
+                first_name=data.get("admin_first_name", ""), last_name=data.get("admin_last_name", ""),
+                role=Role.ORG_ADMIN, request=self.request,
+            )
+        return organization
+
+
+class OrganizationEditView(PlatformStaffOnly, ServiceErrorsAsFormErrors, generic.EditView):
+    def save_instance(self):
+        organization = self.form.save(commit=False)
+        return services.organization_update(
+            organization=organization, actor=self.request.user, changes=services.changed_fields(self.form),
+            request=self.request,
+        )
+
+
+class OrganizationViewSet(ModelViewSet):
+    model = Organization
+    name = "organisations"
+    icon = "site"
+    menu_label = gettext_lazy("Organisations")
+    menu_order = 100
+    add_to_admin_menu = True
+    copy_view_enabled = False
+    search_fields = ["name", "subdomain"]
+    index_view_class = OrganizationIndexView
+    add_view_class = OrganizationCreateView
+    edit_view_class = OrganizationEditView
+    list_display = [
+        TitleColumn("name", label=gettext_lazy("Name"), url_name="organisations:edit"),
+        Column("hostname", label=gettext_lazy("Address")),
+        Column("plan_name", label=gettext_lazy("Plan")),
+        Column("max_users", label=gettext_lazy("Max users")),
+        BooleanColumn("is_active", label=gettext_lazy("Active")),
+    ]
+
+    def get_form_class(self, for_update=False):
+        return OrganizationPlanForm if for_update else OrganizationCreateForm
+
+    def get_urlpatterns(self):
+        return [p for p in super().get_urlpatterns() if p.name not in ("delete", "usage")]
+
+
+def admin_urls():
+    return [
+        path("organisation/", OrganizationSettingsView.as_view(), name="org_settings"),
+        path("package/", PackageView.as_view(), name="org_package"),
+    ]

@@ -1,0 +1,77 @@
+"""The organisation admin inside Wagtail: our screens in, platform-wide screens out, trees scoped."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from . import policy
+from .views.admin import AuditViewSet, DepartmentViewSet, EmployeeViewSet, OrganizationViewSet, admin_urls
+
+# Menu items that belong to the platform, never to an organisation admin.
+PLATFORM_MENU_ITEMS = {
+    "reports", "help", "sites", "collections", "users", "groups", "workflows", "workflow-tasks", "redirects",
+    "locales",
+}
+ORGANIZATION_MENU_ITEMS = {"departments", "employees", "audit", "organisation-settings", "package"}
+
+
+@hooks.register("register_admin_viewset")
+def register_viewsets():
+    return [DepartmentViewSet(), EmployeeViewSet(), AuditViewSet(), OrganizationViewSet()]
+
+
+@hooks.register("register_admin_urls")
+def register_admin_urls():
+    return admin_urls()
+
+
+class OrganizationMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.organization is not None and policy.can_manage_organization(request.membership)
+
+
+@hooks.register("register_settings_menu_item")
+def register_settings_item():
+    return OrganizationMenuItem(
+        _("Organisation settings"), reverse("org_settings"), name="organisation-settings", icon_name="cogs", order=10
+    )
+
+
+@hooks.register("register_settings_menu_item")
+def register_package_item():
+    return OrganizationMenuItem(_("My package"), reverse("org_package"), name="package", icon_name="doc-full", order=20)
+
+
+def _prune(request, menu_items):
+    on_org_host = request.organization is not None
+    hidden = PLATFORM_MENU_ITEMS if on_org_host else ORGANIZATION_MENU_ITEMS
+    if on_org_host:
+        hidden = hidden | {"organisations"}
+    menu_items[:] = [item for item in menu_items if item.name not in hidden]
+
+
+@hooks.register("construct_main_menu")
+def prune_main_menu(request, menu_items):
+    _prune(request, menu_items)
+
+
+@hooks.register("construct_settings_menu")
+def prune_settings_menu(request, menu_items):
+    _prune(request, menu_items)
+
+
+def _org_tree(request, pages):
+    if request.organization is None:
+        return pages
+    return pages.descendant_of(request.organization.root_page, inclusive=True)
+
+
+@hooks.register("construct_explorer_page_queryset")
+def scope_explorer(parent_page, pages, request):
+    return _org_tree(request, pages)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def scope_page_chooser(pages, request):
+    return _org_tree(request, pages)
