@@ -38,8 +38,9 @@ class OrgImage(AbstractImage):
     organization = models.ForeignKey(
         "orgs.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="images", editable=False
     )
-    # Wagtail's "description" is the image's alternative text.
-    admin_form_fields = Image.admin_form_fields
+    # Wagtail's "description" is the image's alternative text. Tags are left out: taggit's tags are
+    # shared by the whole installation, so one organisation's tag names would show in another's.
+    admin_form_fields = tuple(f for f in Image.admin_form_fields if f != "tags")
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(ImageQuerySet))
 
     class Meta(AbstractImage.Meta):
@@ -64,7 +65,7 @@ class OrgDocument(AbstractDocument):
         editable=False,
     )
 
-    admin_form_fields = ("title", "file", "collection", "tags")
+    admin_form_fields = ("title", "file", "collection")
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(DocumentQuerySet))
 
     class Meta(AbstractDocument.Meta):

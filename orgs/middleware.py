@@ -89,6 +89,8 @@ class OrganizationAccessMiddleware:
 
         if organization is not None and request.path.startswith("/admin/") and request.user.is_authenticated:
             if not policy.can_use_admin(request.membership):
+                if request.path != "/admin/":
+                    raise Http404
                 messages.info(request, _("The admin is for organisation admins. Here is your portal."))
                 return redirect("portal:home")
 

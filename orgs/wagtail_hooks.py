@@ -75,3 +75,42 @@ def scope_explorer(parent_page, pages, request):
 @hooks.register("construct_page_chooser_queryset")
 def scope_page_chooser(pages, request):
     return _org_tree(request, pages)
+
+
+# Wagtail's page listing filters offer every site, page owner and editor of the whole installation;
+# on an organisation's host they offer only the organisation's own.
+def _scope_page_filters():
+    from django.contrib.auth import get_user_model
+    from wagtail.admin.views.pages.listing import PageFilterSet
+    from wagtail.models import Page, PageLogEntry, Site
+
+    def sites(request):
+        if request.organization is None:
+            return Site.objects.all()
+        return Site.objects.filter(pk=request.organization.site_id)
+
+    def org_page_ids(request):
+        return _org_tree(request, Page.objects.all()).values_list("pk", flat=True)
+
+    def owners(request):
+        owner_ids = _org_tree(request, Page.objects.order_by()).values_list("owner_id", flat=True)
+        return get_user_model().objects.filter(pk__in=owner_ids)
+
+    def editors(request):
+        user_ids = PageLogEntry.objects.filter(action="wagtail.edit", page_id__in=org_page_ids(request)).values_list(
+            "user_id", flat=True
+        )
+        return get_user_model().objects.filter(pk__in=user_ids)
+
+    replacements = {"site": sites, "owner": owners, "edited_by": editors}
+    filtersets = [PageFilterSet]
+    while filtersets:
+        filterset = filtersets.pop()
+        filtersets.extend(filterset.__subclasses__())
+        for collection in (filterset.declared_filters, filterset.base_filters):
+            for name, queryset in replacements.items():
+                if name in collection:
+                    collection[name].queryset = queryset
+
+
+_scope_page_filters()

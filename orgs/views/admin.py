@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin import messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.admin.ui.components import MediaContainer
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -194,7 +195,7 @@ class EmployeeViewSet(ModelViewSet):
 
     def get_urlpatterns(self):
         # Employees are deactivated, never deleted: their appointments and audit trail stay intact.
-        return [p for p in super().get_urlpatterns() if p.name not in ("delete", "history", "usage")]
+        return [p for p in super().get_urlpatterns() if p.name != "delete"]
 
 
 # --- audit log ----------------------------------------------------------------------------------
@@ -343,9 +344,7 @@ class OrganizationSettingsView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.
         return []
 
     def get_side_panels(self):
-        from django.forms import Media
-
-        return Media()
+        return MediaContainer([])
 
     def get_history_url(self):
         return None

@@ -1,10 +1,11 @@
 """Demo data for `make run`: organisation `demo` (and `other`, to show isolation). Safe to run again."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from orgs.models import Department, Membership, Organization, Role
+from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, org_create
 
@@ -44,8 +45,38 @@ ORGANIZATIONS = [
 class Command(BaseCommand):
     help = "Load the demo organisations and people (idempotent) and print the logins."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--print-logins", action="store_true", help="Print the URLs and demo logins.")
+
+    def handle(self, *args, print_logins=False, **options):
+        self._load()
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        if print_logins:
+            self._print_logins()
+
+    def _print_logins(self):
+        demo = Organization.objects.get(subdomain="demo")
+        other = Organization.objects.get(subdomain="other")
+        platform = public_url_for_host(settings.BASE_DOMAIN)
+        lines = [
+            "",
+            "  OpenConsult demo: once the server below has started, open these in your browser:",
+            "",
+            f"  {demo.base_url}/          the demo organisation's web site",
+            f"  {demo.base_url}/admin/    organisation admin     admin@demo.test",
+            f"  {demo.base_url}/portal/   practitioner           eva@demo.test   (also tom@demo.test)",
+            f"                                        department admin       deptadmin@demo.test",
+            f"  {platform}/admin/         platform staff         {STAFF_EMAIL}",
+            f"  {other.base_url}/         a second organisation (admin@other.test), to see isolation",
+            "",
+            f"  Password for every demo login: {DEMO_PASSWORD}",
+            f"  Emails are written to {settings.EMAIL_FILE_PATH}/" if hasattr(settings, "EMAIL_FILE_PATH") else "",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _load(self):
         staff, _ = User.objects.get_or_create(
             email=STAFF_EMAIL, defaults={"first_name": "Platform", "last_name": "Staff"}
         )
@@ -54,7 +85,6 @@ class Command(BaseCommand):
         staff.save()
         for spec in ORGANIZATIONS:
             self._organization(spec)
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
 
     def _organization(self, spec):
         organization = Organization.objects.filter(subdomain=spec["subdomain"]).first()

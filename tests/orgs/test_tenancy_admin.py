@@ -1,0 +1,166 @@
+"""Tenancy in the admin and portal: another organisation's objects are 404, lists show only our own.
+
+Covers F-ORG-1, F-ORG-2, F-WEB-6 (media isolation) and the ARCHITECTURE tenancy rules.
+"""
+
+import pytest
+from wagtail.documents import get_document_model
+from wagtail.images import get_image_model
+from wagtail.images.tests.utils import get_test_image_file
+from django.core.files.base import ContentFile
+
+from orgs.models import AuditEvent
+from orgs.scoping import scopes_disabled
+from tests.conftest import host_client, signed_in_client
+
+pytestmark = pytest.mark.django_db
+
+
+def media_for(org):
+    with scopes_disabled():
+        image = get_image_model().objects.create(
+            title=f"{org.name} logo", file=get_test_image_file(), collection=org.collection
+        )
+        document = get_document_model().objects.create(
+            title=f"{org.name} leaflet", file=ContentFile(b"%PDF-1.4 leaflet", name="leaflet.pdf"),
+            collection=org.collection,
+        )
+    return image, document
+
+
+def foreign_urls(org):
+    """Every admin and portal URL that names one of `org`'s objects."""
+    image, document = media_for(org)
+    home = org.root_page
+    main = home.get_children().first()
+    follow_up = main.get_children().first()
+    with scopes_disabled():
+        department = org.departments_by_name["gp"]
+        employee = org.people["gp"]
+    urls = []
+    for page in (home, main, follow_up):
+        urls += [
+            f"/admin/pages/{page.pk}/",
+            f"/admin/pages/{page.pk}/edit/",
+            f"/admin/pages/{page.pk}/delete/",
+            f"/admin/pages/{page.pk}/history/",
+            f"/admin/pages/{page.pk}/copy/",
+            f"/admin/pages/{page.pk}/move/",
+            f"/admin/pages/{page.pk}/unpublish/",
+            f"/admin/pages/{page.pk}/revisions/",
+            f"/admin/pages/{page.pk}/usage/",
+            f"/admin/pages/add/cms/followuppage/{page.pk}/",
+            f"/admin/choose-page/{page.pk}/",
+            f"/admin/api/main/pages/{page.pk}/",
+            f"/admin/api/main/pages/?child_of={page.pk}",
+            f"/admin/bulk/wagtailcore/page/delete/?id={page.pk}",
+        ]
+    urls += [
+        f"/admin/images/{image.pk}/",
+        f"/admin/images/{image.pk}/delete/",
+        f"/admin/images/{image.pk}/usage/",
+        f"/admin/images/chooser/{image.pk}/",
+        f"/admin/documents/edit/{document.pk}/",
+        f"/admin/documents/delete/{document.pk}/",
+        f"/admin/documents/chooser/{document.pk}/",
+        f"/documents/{document.pk}/leaflet.pdf",
+        f"/admin/departments/edit/{department.pk}/",
+        f"/admin/departments/delete/{department.pk}/",
+        f"/admin/employees/edit/{employee.pk}/",
+    ]
+    return urls
+
+
+def test_unknown_host_is_404(db):
+    response = host_client(None).get("/", HTTP_HOST="nobody.localhost")
+    assert response.status_code == 404
+    response = host_client(None).get("/admin/", HTTP_HOST="nobody.localhost")
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", ["admin", "gp"])
+def test_other_organisations_object_urls_are_404(alpha, beta, role):
+    client = signed_in_client(beta.people[role].user, beta)
+    for url in foreign_urls(alpha):
+        response = client.get(url)
+        assert response.status_code == 404, f"{role} of beta got {response.status_code} for alpha's {url}"
+
+
+def test_own_object_urls_work_for_the_admin(alpha):
+    client = signed_in_client(alpha.people["admin"].user, alpha)
+    image, document = media_for(alpha)
+    main = alpha.root_page.get_children().first()
+    with scopes_disabled():
+        department = alpha.departments_by_name["gp"]
+        employee = alpha.people["gp"]
+    for url in [
+        f"/admin/pages/{main.pk}/edit/",
+        f"/admin/images/{image.pk}/",
+        f"/admin/documents/edit/{document.pk}/",
+        f"/admin/departments/edit/{department.pk}/",
+        f"/admin/employees/edit/{employee.pk}/",
+        "/admin/organisation/",
+        "/admin/package/",
+        "/admin/audit/",
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_listings_show_only_own_objects(alpha, beta):
+    media_for(alpha)
+    media_for(beta)
+    client = signed_in_client(beta.people["admin"].user, beta)
+    checks = {
+        f"/admin/pages/{beta.root_page.pk}/": "Beta Clinic",
+        "/admin/pages/search/?q=Practice": None,
+        "/admin/images/": "Beta Clinic logo",
+        "/admin/documents/": "Beta Clinic leaflet",
+        "/admin/choose-page/": "Beta Clinic",
+        "/admin/departments/": "Physiotherapy",
+        "/admin/employees/": "gp@beta.test",
+        "/admin/audit/": "employee.create",
+        "/admin/organisation/": "Beta Clinic",
+    }
+    for url, expected in checks.items():
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert "Alpha" not in html and "alpha.test" not in html, f"{url} shows alpha's data"
+        if expected:
+            assert expected in html, f"{url} lacks {expected}"
+
+
+def test_audit_log_lists_only_own_events(alpha, beta):
+    with scopes_disabled():
+        assert AuditEvent.objects.filter(organization=alpha).exists()
+    html = signed_in_client(beta.people["admin"].user, beta).get("/admin/audit/").content.decode()
+    assert "admin@alpha.test" not in html and "Alpha" not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/sites/", "/admin/users/", "/admin/groups/", "/admin/collections/", "/admin/workflows/list/",
+     "/admin/redirects/", "/admin/locales/", "/admin/reports/site-history/", "/admin/organisations/"],
+)
+def test_platform_admin_areas_do_not_exist_for_org_admins(alpha, path):
+    assert signed_in_client(alpha.people["admin"].user, alpha).get(path).status_code == 404
+
+
+def test_org_admin_menu_has_org_items_and_no_platform_items(alpha):
+    html = signed_in_client(alpha.people["admin"].user, alpha).get("/admin/").content.decode()
+    for present in ("/admin/departments/", "/admin/employees/", "/admin/organisation/", "/admin/package/"):
+        assert present in html
+    for absent in ("/admin/sites/", "/admin/users/", "/admin/groups/", "/admin/collections/"):
+        assert absent not in html
+
+
+def test_platform_staff_manage_organisations_on_the_platform_host(alpha, superuser):
+    client = signed_in_client(superuser, None)
+    html = client.get("/admin/organisations/").content.decode()
+    assert "Alpha Practice" in html and "alpha.localhost" in html
+    assert client.get("/admin/sites/").status_code == 200
+
+
+def test_practitioner_sent_from_admin_home_to_portal(alpha):
+    response = signed_in_client(alpha.people["gp"].user, alpha).get("/admin/")
+    assert response.status_code == 302 and response["Location"] == "/portal/"
