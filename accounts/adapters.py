@@ -24,6 +24,14 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_logout_redirect_url(self, request):
         return reverse("account_login")
 
+    def send_mail(self, template_prefix, email, context):
+        # Emails speak for the organisation whose host the request came to, not for a bare hostname.
+        from django.conf import settings
+
+        context.setdefault("organization", getattr(self.request, "organization", None))
+        context.setdefault("platform_name", settings.PLATFORM_NAME)
+        super().send_mail(template_prefix, email, context)
+
     def send_password_reset_mail(self, user, email, context):
         # Only for accounts that may sign in on this host: the link must lead somewhere useful.
         if policy.can_sign_in(user, getattr(self.request, "organization", None)):

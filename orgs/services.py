@@ -158,8 +158,9 @@ def department_create(*, organization, actor, name, colour="#2563eb", request=No
 
 @transaction.atomic
 def department_update(*, department, actor, changes, request=None):
-    department.full_clean()
-    department.save()
+    with organization_scope(department.organization):
+        department.full_clean()
+        department.save()
     if changes:
         audit_record(organization=department.organization, actor=actor, action="department.update",
                      target=department, changes=changes, request=request)
@@ -171,7 +172,8 @@ def department_delete(*, department, actor, request=None):
     organization = department.organization
     audit_record(organization=organization, actor=actor, action="department.delete", target=department,
                  request=request)
-    department.delete()
+    with organization_scope(organization):
+        department.delete()
 
 
 # --- employees --------------------------------------------------------------------------------
@@ -224,10 +226,9 @@ def employee_create(
         user.set_unusable_password()
         user.full_clean(exclude=["password"])
         user.save()
-    membership = Membership.objects.with_scopes_disabled().create(
-        organization=org, user=user, role=role, job_title=job_title
-    )
-    membership.departments.set(departments)
+    with organization_scope(org):
+        membership = Membership.objects.create(organization=org, user=user, role=role, job_title=job_title)
+        membership.departments.set(departments)
     _sync_groups(membership)
     audit_record(
         organization=org, actor=actor, action="employee.create", target=membership, request=request,
@@ -249,7 +250,8 @@ def employee_update(*, membership, actor, changes, request=None):
         _check_user_limit(org)
     if not membership.is_active or membership.role != Role.ORG_ADMIN:
         _refuse_removing_last_admin(membership)
-    membership.save()
+    with organization_scope(org):
+        membership.save()
     _sync_groups(membership)
     if changes:
         audit_record(organization=org, actor=actor, action="employee.update", target=membership,
