@@ -65,7 +65,9 @@ def member_department_ids(member):
         return set()
     cached = getattr(member, "_department_ids", None)
     if cached is None:
-        cached = set(member.departments.values_list("pk", flat=True))
+        # Through the M2M table (no scoped manager): the policy must also answer outside a request scope.
+        through = Membership.departments.through
+        cached = set(through.objects.filter(membership_id=member.pk).values_list("department_id", flat=True))
         member._department_ids = cached
     return cached
 
