@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils.translation import gettext as _
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page, Site
@@ -75,6 +76,8 @@ def changed_fields(form):
 def _json_safe(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, File):  # uploads and stored files: record the name, never the content
+        return value.name or None
     if hasattr(value, "__iter__") and not isinstance(value, (bytes, dict)):
         return [str(v) for v in value]
     return str(value)

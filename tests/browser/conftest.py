@@ -1,0 +1,189 @@
+"""Real Chromium against the real ASGI application, served by uvicorn from a background thread.
+
+Why not Django's `live_server`: it is WSGI and cannot carry the WebSockets (Channels) the rooms need.
+
+Data must be committed for the server thread to see it, so browser tests run as
+`django_db(transaction=True, serialized_rollback=True)`. The serialized rollback matters: Wagtail's
+root page, root collection and default Locale come from migrations, and a plain transactional flush
+would delete them for every later test. Tests in this directory get the `browser` marker and that
+database marker automatically (a module may still set its own `django_db` marker).
+
+Pages are opened as http://<subdomain>.localhost:<port>/: Chromium resolves every *.localhost name
+to 127.0.0.1 by itself, so no DNS or /etc/hosts entry is needed.
+"""
+
+import importlib
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an asyncio event loop in the main thread; Django would otherwise refuse
+# every ORM call the test makes ("You cannot call this from an async context").
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+from tests.conftest import PASSWORD, make_org  # noqa: E402
+
+BROWSER_DIR = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+# Fail fast: every page here is local and small.
+DEFAULT_TIMEOUT_MS = 10_000
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test under tests/browser/ is a `browser` test on committed (transactional) data."""
+    for item in items:
+        if BROWSER_DIR not in Path(str(item.path)).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+def _asgi_application():
+    """`config.asgi.application`, built with WhiteNoise serving static files from the finders.
+
+    The test settings have no collected STATIC_ROOT, and WhiteNoiseMiddleware reads
+    WHITENOISE_USE_FINDERS once, when the handler builds its middleware chain (on import of
+    config.asgi), so overriding the setting later (the `settings` fixture) has no effect. The module
+    is therefore (re)imported while the override is active.
+    """
+    from django.test import override_settings
+
+    with override_settings(WHITENOISE_USE_FINDERS=True):
+        module = sys.modules.get("config.asgi")
+        module = importlib.reload(module) if module is not None else importlib.import_module("config.asgi")
+    return module.application
+
+
+class LiveASGIServer:
+    def __init__(self, application):
+        import uvicorn
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))  # a free port, held from now on: no race with other processes
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="uvicorn-browser-tests", daemon=True
+        )
+
+    def start(self, timeout=10):
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("uvicorn stopped before it started; see the log above")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start within {timeout}s")
+            time.sleep(0.02)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+            pass
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.socket.close()
+
+    def url(self, subdomain=None, path="/"):
+        host = f"{subdomain}.localhost" if subdomain else "localhost"
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup, django_db_blocker):
+    """One uvicorn server for the session, serving config.asgi.application on 127.0.0.1:<free port>."""
+    server = LiveASGIServer(_asgi_application())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def url_for(asgi_server):
+    """url_for("alpha", "/portal/") → "http://alpha.localhost:<port>/portal/"."""
+    return asgi_server.url
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Login throttling counts live in the cache (shared with the server thread, or Redis)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+# --- organisations ------------------------------------------------------------------------------
+
+@pytest.fixture
+def alpha(transactional_db):
+    return make_org("alpha", "Alpha Practice")
+
+
+@pytest.fixture
+def beta(transactional_db):
+    return make_org("beta", "Beta Clinic")
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def playwright():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile per test: no cookies, no storage."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+def login(page, url, email, password=PASSWORD):
+    """Sign in through the real form at `url` (an organisation's /accounts/login/) and wait to land."""
+    page.goto(url)
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.locator("form:has(input[name=password]) [type=submit]").click()
+    return page

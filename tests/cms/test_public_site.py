@@ -1,0 +1,59 @@
+"""The organisation's public site: only the published page set is visible. Covers F-WEB-1 and F-WEB-5."""
+
+import pytest
+
+from cms.models import FollowUpPage, MainPage
+from tests.conftest import host_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_published_set_is_served_at_the_root_and_follow_ups_below_it(alpha):
+    client = host_client(alpha)
+    home = client.get("/")
+    assert home.status_code == 200 and "Alpha Practice" in home.content.decode()
+    follow_up = client.get("/how-it-works/")
+    assert follow_up.status_code == 200 and "How it works" in follow_up.content.decode()
+    # the tree's own slugs are not public addresses
+    assert client.get("/home/").status_code == 404
+    assert client.get("/home/how-it-works/").status_code == 404
+
+
+def test_unpublished_sets_are_never_visible(alpha):
+    home = alpha.root_page.specific
+    draft_set = home.add_child(instance=MainPage(title="Summer campaign", slug="summer", live=True))
+    draft_set.add_child(instance=FollowUpPage(title="Summer details", slug="summer-details", live=True))
+    client = host_client(alpha)
+    for path in ("/", "/summer/", "/summer-details/", "/summer/summer-details/"):
+        assert "Summer" not in client.get(path).content.decode(), path
+    assert draft_set.url is None  # no public address, so the admin offers no "view live" link
+
+    home.published_set = draft_set
+    home.save()
+    assert "Summer campaign" in client.get("/").content.decode()
+    assert client.get("/summer-details/").status_code == 200
+    assert client.get("/how-it-works/").status_code == 404
+
+
+def test_each_host_serves_its_own_site(alpha, beta):
+    assert "Beta Clinic" in host_client(beta).get("/").content.decode()
+    assert "Beta Clinic" not in host_client(alpha).get("/").content.decode()
+
+
+def test_no_published_set_is_a_404(alpha):
+    home = alpha.root_page.specific
+    home.published_set = None
+    home.save()
+    assert host_client(alpha).get("/").status_code == 404
+
+
+def test_platform_host_front_page(db):
+    html = host_client(None).get("/").content.decode()
+    assert "OpenConsult" in html and 'href="/admin/"' in html
+
+
+def test_fourth_follow_up_page_is_not_offered(alpha):
+    main = alpha.root_page.get_children().first().specific
+    for n in range(2):
+        main.add_child(instance=FollowUpPage(title=f"Extra {n}", slug=f"extra-{n}"))
+    assert not FollowUpPage.can_create_at(main)
