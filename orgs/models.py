@@ -296,10 +296,12 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PRACTITIONER)
     departments = models.ManyToManyField(Department, verbose_name=_("departments"), blank=True, related_name="members")
     job_title = models.CharField(
-        _("job title"), max_length=80, blank=True, help_text=_("For example “GP” or “physiotherapist”; shown to clients."),
+        _("job title"), max_length=80, blank=True,
+        help_text=_("For example “GP” or “physiotherapist”; shown to clients."),
     )
     is_active = models.BooleanField(
-        _("active"), default=True, help_text=_("Deactivated employees cannot sign in and do not count towards the plan."),
+        _("active"), default=True,
+        help_text=_("Deactivated employees cannot sign in and do not count towards the plan."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -337,6 +339,18 @@ class AuditEventQuerySet(models.QuerySet):
         raise PermissionError("The audit log is append-only.")
 
 
+AUDIT_ACTIONS = {
+    "organization.create": _("Organisation created"),
+    "settings.update": _("Settings changed"),
+    "department.create": _("Department added"),
+    "department.update": _("Department changed"),
+    "department.delete": _("Department deleted"),
+    "employee.create": _("Employee added"),
+    "employee.update": _("Employee changed"),
+    "profile.update": _("Own profile changed"),
+}
+
+
 class AuditEvent(models.Model):
     """One thing someone did to people or settings. Rows are only ever added."""
 
@@ -365,8 +379,16 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.target_label}"
 
+    def action_label(self):
+        return AUDIT_ACTIONS.get(self.action, self.action)
+
     def changes_summary(self):
-        return "; ".join(f"{field}: {old} → {new}" for field, (old, new) in self.changes.items())[:300]
+        def shown(value):
+            if value in (None, "", []):
+                return "—"
+            return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+        return "; ".join(f"{field}: {shown(old)} → {shown(new)}" for field, (old, new) in self.changes.items())[:400]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -18,7 +18,6 @@ from django.db.models import Q
 
 from .models import Membership, Role
 
-
 # --- signing in and areas -------------------------------------------------------------------
 
 def can_sign_in(user, organization):

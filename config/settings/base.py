@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orgs.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "orgs.middleware.OrganizationHostMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -277,3 +278,4 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 
 # Wagtail 8 runs its index updates as django-tasks; they index every organisation's content.
 TASKS = {"default": {"BACKEND": "orgs.task_backends.UnscopedImmediateBackend"}}
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no calls to a third party from the admin

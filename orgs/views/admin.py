@@ -4,27 +4,28 @@ Thin adapters: forms validate, services write (and audit), the scoped managers k
 the request's organisation, so another organisation's id is a 404.
 """
 
+import django_filters
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin import messages
+from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.admin.ui.components import MediaContainer
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
-from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from django.views.generic import TemplateView
-import django_filters
+from wagtail.admin.viewsets.model import ModelViewSet
 
 from .. import policy, selectors, services
 from ..forms import (
-    DepartmentForm, EmployeeCreateForm, EmployeeEditForm, OrganizationCreateForm, OrganizationPlanForm,
+    DepartmentForm,
+    EmployeeCreateForm,
+    EmployeeEditForm,
+    OrganizationCreateForm,
+    OrganizationPlanForm,
 )
 from ..models import AuditEvent, Department, Membership, Organization, Role
 
@@ -229,7 +230,7 @@ class AuditViewSet(ModelViewSet):
     list_display = [
         DateColumn("created_at", label=gettext_lazy("When")),
         Column("actor_label", label=gettext_lazy("Who")),
-        Column("action", label=gettext_lazy("Action")),
+        Column("action", label=gettext_lazy("Action"), accessor="action_label"),
         Column("target_label", label=gettext_lazy("Which")),
         Column("changes", label=gettext_lazy("Changes"), accessor="changes_summary"),
     ]
@@ -362,10 +363,13 @@ class PackageView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
     page_title = gettext_lazy("My package")
     header_icon = "doc-full"
 
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [{"url": "", "label": self.page_title}]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["usage"] = selectors.plan_usage(self.request.organization)
-        context["support_email"] = __import__("django.conf").conf.settings.PLATFORM_SUPPORT_EMAIL
+        context["support_email"] = settings.PLATFORM_SUPPORT_EMAIL
         return context
 
 

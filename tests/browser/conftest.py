@@ -51,6 +51,8 @@ def pytest_collection_modifyitems(items):
         if BROWSER_DIR not in Path(str(item.path)).resolve().parents:
             continue
         item.add_marker(pytest.mark.browser)
+        # WhiteNoise hands Django's ASGI handler a synchronous file iterator for every static file.
+        item.add_marker(pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"))
         if item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
 
@@ -137,14 +139,27 @@ def _clear_cache():
 
 # --- organisations ------------------------------------------------------------------------------
 
+def make_browser_org(subdomain, name):
+    """`make_org` (tests/conftest.py), with its people speaking English.
+
+    Employees inherit the organisation's default language (Dutch) and the profile language wins over
+    the browser's Accept-Language; the assertions here read English labels.
+    """
+    org = make_org(subdomain, name)
+    for membership in org.people.values():
+        membership.user.language = "en"
+        membership.user.save(update_fields=["language"])
+    return org
+
+
 @pytest.fixture
 def alpha(transactional_db):
-    return make_org("alpha", "Alpha Practice")
+    return make_browser_org("alpha", "Alpha Practice")
 
 
 @pytest.fixture
 def beta(transactional_db):
-    return make_org("beta", "Beta Clinic")
+    return make_browser_org("beta", "Beta Clinic")
 
 
 # --- the browser --------------------------------------------------------------------------------

@@ -12,7 +12,12 @@ from cms.models import FollowUpPage, MainPage, OrganizationHomePage
 from orgs.models import AuditEvent, Department, Membership, Organization, Role
 from orgs.scoping import organization_scope, scopes_disabled
 from orgs.services import (
-    PlanLimitError, department_create, department_delete, employee_create, employee_update, org_create,
+    PlanLimitError,
+    department_create,
+    department_delete,
+    employee_create,
+    employee_update,
+    org_create,
 )
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ Covers F-ORG-1, F-ORG-2, F-WEB-6 (media isolation) and the ARCHITECTURE tenancy 
 """
 
 import pytest
+from django.core.files.base import ContentFile
 from wagtail.documents import get_document_model
 from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
-from django.core.files.base import ContentFile
 
 from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled

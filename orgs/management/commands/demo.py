@@ -65,7 +65,7 @@ class Command(BaseCommand):
             f"  {demo.base_url}/          the demo organisation's web site",
             f"  {demo.base_url}/admin/    organisation admin     admin@demo.test",
             f"  {demo.base_url}/portal/   practitioner           eva@demo.test   (also tom@demo.test)",
-            f"                                        department admin       deptadmin@demo.test",
+            "                                        department admin       deptadmin@demo.test",
             f"  {platform}/admin/         platform staff         {STAFF_EMAIL}",
             f"  {other.base_url}/         a second organisation (admin@other.test), to see isolation",
             "",
