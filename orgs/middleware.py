@@ -74,7 +74,7 @@ class OrganizationAccessMiddleware:
                 request.user = AnonymousUser()
             elif organization is not None:
                 request.membership = selectors.membership_for(request.user, organization)
-                if request.membership is None and request.user.is_superuser:
+                if request.membership is None and policy.can_sign_in(request.user, organization):
                     request.membership = platform_staff_membership(organization, request.user)
                 if request.membership is None:  # deactivated since signing in
                     request.user = AnonymousUser()

@@ -124,7 +124,9 @@ class Organization(models.Model):
     )
     allow_remote_support = models.BooleanField(
         _("allow remote support access"), default=False,
-        help_text=_("Platform support staff may act as an employee to help you; every session is logged here."),
+        help_text=_(
+            "Platform support staff may act as an employee to help you; every session is recorded in your audit log."
+        ),
     )
     two_factor_policy = models.CharField(
         _("two-factor authentication"), max_length=10, choices=TwoFactorPolicy.choices, default=TwoFactorPolicy.ALLOWED,
@@ -148,7 +150,9 @@ class Organization(models.Model):
     )
     notify_bounces = models.BooleanField(
         _("report bounced appointment emails"), default=True,
-        help_text=_("The department admin (otherwise the organisation admin) is told which address failed and why."),
+        help_text=_(
+            "The department admin (or, if there is none, the organisation admin) is told which address failed and why."
+        ),
     )
     show_remaining_slots = models.BooleanField(
         _("show remaining booking slots in the top bar"), default=False,
@@ -348,6 +352,7 @@ AUDIT_ACTIONS = {
     "employee.create": _("Employee added"),
     "employee.update": _("Employee changed"),
     "profile.update": _("Own profile changed"),
+    "remote_support.sign_in": _("Platform support signed in"),
 }
 
 
@@ -362,9 +367,9 @@ class AuditEvent(models.Model):
     )
     actor_label = models.CharField(_("who"), max_length=200, help_text=_("Kept when the account is removed."))
     action = models.CharField(_("action"), max_length=60, db_index=True)
-    target_type = models.CharField(_("what"), max_length=60, blank=True)
+    target_type = models.CharField(_("object type"), max_length=60, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    target_label = models.CharField(_("which"), max_length=200, blank=True)
+    target_label = models.CharField(_("object"), max_length=200, blank=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 

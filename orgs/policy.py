@@ -25,7 +25,8 @@ def can_sign_in(user, organization):
     if user is None or not user.is_active:
         return False
     if user.is_superuser:
-        return True
+        # Platform staff enter an organisation only when it allows remote support (F-ORG-10).
+        return organization is None or (organization.is_active and organization.allow_remote_support)
     if organization is None:
         return False
     return Membership.objects.with_scopes_disabled().filter(

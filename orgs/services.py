@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Site
 
@@ -95,7 +96,8 @@ def org_create(*, name, subdomain, max_users=10, plan_name="Standard", actor=Non
     if Site.objects.filter(hostname=organization.hostname).exists():
         raise ValidationError({"subdomain": _("A site for this address already exists.")})
 
-    home = create_site_tree(name=name, slug=subdomain)
+    with translation.override(organization.default_language):  # the preset pages speak the org's language
+        home = create_site_tree(name=name, slug=subdomain)
     organization.root_page = home
     organization.site = Site.objects.create(
         hostname=organization.hostname, port=settings.PUBLIC_PORT, root_page=home, site_name=name

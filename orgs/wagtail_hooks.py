@@ -114,3 +114,9 @@ def _scope_page_filters():
 
 
 _scope_page_filters()
+
+
+@hooks.register("register_account_menu_item")
+def account_profile_item(request):
+    # Name, phone, photo and password live in one place, the portal's My profile (allauth underneath).
+    return {"url": reverse("portal:profile"), "label": _("My profile"), "help_text": _("Name, phone, photo, language")}

@@ -16,8 +16,18 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    # A request activates its visitor's language for the thread; every test starts from English.
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 def make_org(subdomain, name, max_users=10):
-    org = org_create(name=name, subdomain=subdomain, max_users=max_users)
+    org = org_create(name=name, subdomain=subdomain, max_users=max_users, default_language="en")
     with scopes_disabled():
         gp = department_create(organization=org, actor=None, name="General practice")
         physio = department_create(organization=org, actor=None, name="Physiotherapy")

@@ -256,7 +256,9 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
 WAGTAILADMIN_COMMENTS_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
-WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = True
+# Email is the login and passwords go through allauth (throttled, audited): not through Wagtail's account page.
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
 
 # Platform staff are Django superusers; the platform's own contact for the support pages.

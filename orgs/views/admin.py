@@ -138,7 +138,7 @@ class EmployeeFormKwargs:
 
 
 class EmployeeCreateView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErrors, generic.CreateView):
-    success_message = gettext_lazy("Employee '%(object)s' added; the invitation email is on its way.")
+    success_message = gettext_lazy("Employee “%(object)s” added; the invitation email is on its way.")
 
     def get_initial_form_instance(self):
         return None
@@ -231,7 +231,7 @@ class AuditViewSet(ModelViewSet):
         DateColumn("created_at", label=gettext_lazy("When")),
         Column("actor_label", label=gettext_lazy("Who")),
         Column("action", label=gettext_lazy("Action"), accessor="action_label"),
-        Column("target_label", label=gettext_lazy("Which")),
+        Column("target_label", label=gettext_lazy("Object")),
         Column("changes", label=gettext_lazy("Changes"), accessor="changes_summary"),
     ]
 
@@ -258,7 +258,9 @@ settings_panels = TabbedInterface(
                     [FieldPanel("address_form_nl"), FieldPanel("address_form_en"), FieldPanel("address_form_de"),
                      FieldPanel("address_form_es")],
                     heading=gettext_lazy("Forms of address for practitioners"),
-                    help_text=gettext_lazy("Used in texts such as “Welcome from Dr. Jansen”."),
+                    help_text=gettext_lazy(
+                        "Shown before a practitioner's name in texts for clients, for example “Dr. Jansen”."
+                    ),
                 ),
             ],
             heading=gettext_lazy("General"),

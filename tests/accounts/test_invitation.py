@@ -48,6 +48,8 @@ def set_password(client, link):
 
 
 def test_invitation_is_sent_with_a_link_on_the_organisation_host(alpha, invite):
+    alpha.default_language = "en"
+    alpha.save()
     message, link = invite(alpha)
     assert message.to == ["newdoc@alpha.test"]
     assert "Alpha Practice" in message.subject
@@ -88,3 +90,11 @@ def test_nothing_is_sent_when_the_service_refuses(alpha, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(PlanLimitError):
         employee_create(organization=alpha, actor=None, email="late@alpha.test")
     assert mail.outbox == []
+
+
+def test_invitation_speaks_the_organisations_language(alpha, invite):
+    alpha.default_language = "de"
+    alpha.save()
+    message, _ = invite(alpha, email="neu@alpha.test")
+    assert message.body.startswith("Hallo Noor")
+    assert "Passwort" in message.body

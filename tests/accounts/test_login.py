@@ -117,3 +117,24 @@ def test_signup_is_closed(alpha):
     response = host_client(alpha).get("/accounts/signup/")
     assert response.status_code == 200
     assert "Sign Up Closed" in response.content.decode()
+
+
+def test_platform_staff_enter_an_organisation_only_when_it_allows_remote_support(alpha, superuser):
+    """Covers F-ORG-10."""
+    response = sign_in(host_client(alpha), superuser.email)
+    assert INCORRECT in response.content.decode()
+    alpha.allow_remote_support = True
+    alpha.save()
+    client = host_client(alpha)
+    response = sign_in(client, superuser.email)
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    with scopes_disabled():
+        from orgs.models import AuditEvent
+
+        event = AuditEvent.objects.get(organization=alpha, action="remote_support.sign_in")
+    assert event.actor == superuser and "platform staff" in event.actor_label
+    # switching it off again ends the access
+    alpha.allow_remote_support = False
+    alpha.save()
+    assert client.get("/admin/").status_code == 302

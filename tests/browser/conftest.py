@@ -12,21 +12,15 @@ Pages are opened as http://<subdomain>.localhost:<port>/: Chromium resolves ever
 to 127.0.0.1 by itself, so no DNS or /etc/hosts entry is needed.
 """
 
-import importlib
 import os
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an asyncio event loop in the main thread; Django would otherwise refuse
-# every ORM call the test makes ("You cannot call this from an async context").
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-from tests.conftest import PASSWORD, make_org  # noqa: E402
+from tests.conftest import PASSWORD, make_org
 
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -44,6 +38,7 @@ CHROMIUM_ARGS = [
 # Fail fast: every page here is local and small.
 DEFAULT_TIMEOUT_MS = 10_000
 
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Every test under tests/browser/ is a `browser` test on committed (transactional) data."""
@@ -59,20 +54,12 @@ def pytest_collection_modifyitems(items):
 
 # --- the server ---------------------------------------------------------------------------------
 
+
 def _asgi_application():
-    """`config.asgi.application`, built with WhiteNoise serving static files from the finders.
+    # The test settings let WhiteNoise serve static files from the finders (no collectstatic).
+    from config.asgi import application
 
-    The test settings have no collected STATIC_ROOT, and WhiteNoiseMiddleware reads
-    WHITENOISE_USE_FINDERS once, when the handler builds its middleware chain (on import of
-    config.asgi), so overriding the setting later (the `settings` fixture) has no effect. The module
-    is therefore (re)imported while the override is active.
-    """
-    from django.test import override_settings
-
-    with override_settings(WHITENOISE_USE_FINDERS=True):
-        module = sys.modules.get("config.asgi")
-        module = importlib.reload(module) if module is not None else importlib.import_module("config.asgi")
-    return module.application
+    return application
 
 
 class LiveASGIServer:
@@ -83,9 +70,7 @@ class LiveASGIServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))  # a free port, held from now on: no race with other processes
         self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(
-            application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
-        )
+        config = uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.socket]}, name="uvicorn-browser-tests", daemon=True
@@ -114,7 +99,7 @@ class LiveASGIServer:
 
 
 @pytest.fixture(scope="session")
-def asgi_server(django_db_setup, django_db_blocker):
+def asgi_server(django_db_setup):
     """One uvicorn server for the session, serving config.asgi.application on 127.0.0.1:<free port>."""
     server = LiveASGIServer(_asgi_application())
     server.start()
@@ -128,28 +113,15 @@ def url_for(asgi_server):
     return asgi_server.url
 
 
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    """Login throttling counts live in the cache (shared with the server thread, or Redis)."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-
-
 # --- organisations ------------------------------------------------------------------------------
 
-def make_browser_org(subdomain, name):
-    """`make_org` (tests/conftest.py), with its people speaking English.
 
-    Employees inherit the organisation's default language (Dutch) and the profile language wins over
-    the browser's Accept-Language; the assertions here read English labels.
-    """
-    org = make_org(subdomain, name)
-    for membership in org.people.values():
-        membership.user.language = "en"
-        membership.user.save(update_fields=["language"])
-    return org
+def make_browser_org(subdomain, name):
+    """`make_org` (tests/conftest.py), after checking the serialized rollback restored Wagtail's tree."""
+    from wagtail.models import Page
+
+    assert Page.get_first_root_node() is not None, "Wagtail's root page is missing: no serialized rollback?"
+    return make_org(subdomain, name)
 
 
 @pytest.fixture
@@ -164,15 +136,52 @@ def beta(transactional_db):
 
 # --- the browser --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def playwright():
+
+@pytest.fixture(scope="package")
+def playwright(django_db_setup):
+    """Playwright's sync API, for this package only.
+
+    While it runs, the main thread has a running asyncio event loop, and two things change for Django:
+
+    - it refuses every ORM call the test makes ("You cannot call this from an async context") unless
+      DJANGO_ALLOW_ASYNC_UNSAFE is set;
+    - `django.db.connections` (an asgiref Local with thread_critical=True) keeps its connections in
+      a context variable instead of the thread-local, so the test gets new connection objects. Those
+      lack `_test_serialized_contents`, which setup_databases stored on the thread-local ones, and
+      TransactionTestCase then silently skips the serialized rollback (Wagtail's root page is gone
+      from the second test on). The contents are copied over, and the new connections are closed
+      before the loop stops (an open PostgreSQL connection would block dropping the test database).
+
+    Package scope stops it after the last browser test (pytest-django keeps transactional tests
+    together at the end), so `async_to_sync`/`asyncio.run` in other tests still work, and the
+    variable is restored with it.
+    """
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        yield p
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            for alias, contents in serialized.items():
+                connections[alias]._test_serialized_contents = contents
+            try:
+                yield p
+            finally:
+                connections.close_all()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     yield browser

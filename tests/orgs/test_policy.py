@@ -134,7 +134,11 @@ def test_sign_in_rules(alpha, beta, superuser):
     assert policy.can_sign_in(gp, alpha)
     assert not policy.can_sign_in(gp, beta)
     assert not policy.can_sign_in(gp, None)
-    assert policy.can_sign_in(superuser, None) and policy.can_sign_in(superuser, alpha)
+    assert policy.can_sign_in(superuser, None)
+    assert not policy.can_sign_in(superuser, alpha)  # remote support is off by default (F-ORG-10)
+    alpha.allow_remote_support = True
+    alpha.save()
+    assert policy.can_sign_in(superuser, alpha)
     alpha.is_active = False
     alpha.save()
     assert not policy.can_sign_in(gp, alpha)

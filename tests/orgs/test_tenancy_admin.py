@@ -118,7 +118,7 @@ def test_listings_show_only_own_objects(alpha, beta):
         "/admin/choose-page/": "Beta Clinic",
         "/admin/departments/": "Physiotherapy",
         "/admin/employees/": "gp@beta.test",
-        "/admin/audit/": "employee.create",
+        "/admin/audit/": "Employee added",
         "/admin/organisation/": "Beta Clinic",
     }
     for url, expected in checks.items():
