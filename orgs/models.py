@@ -156,6 +156,7 @@ class Organization(models.Model):
     )
     show_remaining_slots = models.BooleanField(
         _("show remaining booking slots in the top bar"), default=False,
+        help_text=_("Practitioners see in the portal's top bar how many bookable slots they have left today."),
     )
     sms_enabled = models.BooleanField(
         _("SMS reminders"), default=False, help_text=_("Reminders also go out by SMS through the configured provider."),
@@ -169,7 +170,10 @@ class Organization(models.Model):
     doorbell_sound = models.BooleanField(
         _("doorbell sound"), default=True, help_text=_("Plays when someone enters a waiting room you are watching."),
     )
-    chat_in_waiting_room = models.BooleanField(_("chat in the waiting room"), default=False)
+    chat_in_waiting_room = models.BooleanField(
+        _("chat in the waiting room"), default=False,
+        help_text=_("Waiting clients can send messages to the practitioner before the consult starts."),
+    )
     questionnaire_in_waiting_room = models.BooleanField(
         _("questionnaire in the waiting room"), default=False,
         help_text=_("Clients can fill in their open questionnaires while they wait."),
@@ -191,20 +195,32 @@ class Organization(models.Model):
     open_in_browser_on_iphone = models.BooleanField(
         _("open consults in the browser on iPhone"), default=True, help_text=_("No app is suggested on iPhones."),
     )
-    allow_background_effects = models.BooleanField(_("allow background blur or replacement"), default=True)
+    allow_background_effects = models.BooleanField(
+        _("allow background blur or replacement"), default=True,
+        help_text=_("Participants can blur their background or replace it with an image you choose."),
+    )
     warn_background_active = models.BooleanField(
         _("warn when a replaced background is still on"), default=True,
+        help_text=_("Reminds practitioners at the start of a consult that their background is replaced."),
     )
     file_sharing = models.BooleanField(
         _("file sharing"), default=True, help_text=_("Shared files are deleted from the server when the consult ends."),
     )
-    screen_sharing = models.BooleanField(_("screen sharing"), default=True)
-    video_fit = models.CharField(_("video fit"), max_length=10, choices=VideoFit.choices, default=VideoFit.COVER)
+    screen_sharing = models.BooleanField(
+        _("screen sharing"), default=True, help_text=_("Participants can show a screen or a window during the consult."),
+    )
+    video_fit = models.CharField(
+        _("video fit"), max_length=10, choices=VideoFit.choices, default=VideoFit.COVER,
+        help_text=_("How camera pictures fill the video tiles in the consultation room."),
+    )
     device_settings_first = models.BooleanField(
         _("always show the device settings first"), default=False,
         help_text=_("Camera, microphone and speaker are checked before anyone enters the waiting room."),
     )
-    allow_resolution_change = models.BooleanField(_("allow changing the video resolution"), default=True)
+    allow_resolution_change = models.BooleanField(
+        _("allow changing the video resolution"), default=True,
+        help_text=_("Participants can lower the resolution on a slow connection or raise it for detail."),
+    )
     camera_failure_check = models.BooleanField(
         _("camera check when a camera fails"), default=True,
         help_text=_("When a camera stops working the consult pauses and the user is sent to a camera check."),
@@ -219,7 +235,10 @@ class Organization(models.Model):
     )
 
     # --- chat ---
-    chat_open_after_consult = models.BooleanField(_("chat stays open after the consult"), default=True)
+    chat_open_after_consult = models.BooleanField(
+        _("chat stays open after the consult"), default=True,
+        help_text=_("The client can keep sending messages after the consult has ended."),
+    )
     delete_chat_after_consult = models.BooleanField(
         _("delete the chat after the consult"), default=False,
         help_text=_("Consult chat messages are removed when the consult ends."),
