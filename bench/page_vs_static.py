@@ -65,7 +65,7 @@ def main():
                     raise SystemExit("the server did not start") from None
                 time.sleep(0.2)
         samples = {name: [] for name in TARGETS}
-        for name, (host, path) in TARGETS.items():  # warm-up
+        for host, path in TARGETS.values():  # warm-up
             for _ in range(10):
                 timed_get(port, host, path)
         for _ in range(args.requests):  # interleaved, so noise hits every target alike

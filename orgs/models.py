@@ -207,7 +207,8 @@ class Organization(models.Model):
         _("file sharing"), default=True, help_text=_("Shared files are deleted from the server when the consult ends."),
     )
     screen_sharing = models.BooleanField(
-        _("screen sharing"), default=True, help_text=_("Participants can show a screen or a window during the consult."),
+        _("screen sharing"), default=True,
+        help_text=_("Participants can show a screen or a window during the consult."),
     )
     video_fit = models.CharField(
         _("video fit"), max_length=10, choices=VideoFit.choices, default=VideoFit.COVER,
