@@ -34,10 +34,22 @@ def organization_of_collection(collection):
     return Organization.objects.filter(collection__in=ancestors).first()
 
 
-class OrgImage(AbstractImage):
+class OrganizationMedia(models.Model):
+    """Media carry their organisation (from their collection), so their manager can scope them."""
+
     organization = models.ForeignKey(
-        "orgs.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="images", editable=False
+        "orgs.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+", editable=False
     )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.organization = organization_of_collection(self.collection)
+        super().save(*args, **kwargs)
+
+
+class OrgImage(OrganizationMedia, AbstractImage):  # noqa: DJ008 - __str__ from AbstractImage
     # Wagtail's "description" is the image's alternative text. Tags are left out: taggit's tags are
     # shared by the whole installation, so one organisation's tag names would show in another's.
     admin_form_fields = tuple(f for f in Image.admin_form_fields if f != "tags")
@@ -47,10 +59,6 @@ class OrgImage(AbstractImage):
         verbose_name = _("image")
         verbose_name_plural = _("images")
 
-    def save(self, *args, **kwargs):
-        self.organization = organization_of_collection(self.collection)
-        super().save(*args, **kwargs)
-
 
 class OrgRendition(AbstractRendition):
     image = models.ForeignKey(OrgImage, on_delete=models.CASCADE, related_name="renditions")
@@ -59,22 +67,13 @@ class OrgRendition(AbstractRendition):
         unique_together = (("image", "filter_spec", "focal_point_key"),)
 
 
-class OrgDocument(AbstractDocument):
-    organization = models.ForeignKey(
-        "orgs.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="documents",
-        editable=False,
-    )
-
+class OrgDocument(OrganizationMedia, AbstractDocument):  # noqa: DJ008 - __str__ from AbstractDocument
     admin_form_fields = ("title", "file", "collection")
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(DocumentQuerySet))
 
     class Meta(AbstractDocument.Meta):
         verbose_name = _("document")
         verbose_name_plural = _("documents")
-
-    def save(self, *args, **kwargs):
-        self.organization = organization_of_collection(self.collection)
-        super().save(*args, **kwargs)
 
 
 # --- pages --------------------------------------------------------------------------------------
