@@ -3,17 +3,21 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.menu import MenuItem
 
-from . import policy
-from .views.admin import AuditViewSet, DepartmentViewSet, EmployeeViewSet, OrganizationViewSet, admin_urls
+from .views.admin import (
+    AuditViewSet,
+    DepartmentViewSet,
+    EmployeeViewSet,
+    OrganizationMenuItem,
+    OrganizationViewSet,
+    admin_urls,
+)
 
 # Menu items that belong to the platform, never to an organisation admin.
 PLATFORM_MENU_ITEMS = {
     "reports", "help", "sites", "collections", "users", "groups", "workflows", "workflow-tasks", "redirects",
     "locales",
 }
-ORGANIZATION_MENU_ITEMS = {"departments", "employees", "audit", "organisation-settings", "package"}
 
 
 @hooks.register("register_admin_viewset")
@@ -24,11 +28,6 @@ def register_viewsets():
 @hooks.register("register_admin_urls")
 def register_admin_urls():
     return admin_urls()
-
-
-class OrganizationMenuItem(MenuItem):
-    def is_shown(self, request):
-        return request.organization is not None and policy.can_manage_organization(request.membership)
 
 
 @hooks.register("register_settings_menu_item")
@@ -44,11 +43,10 @@ def register_package_item():
 
 
 def _prune(request, menu_items):
-    on_org_host = request.organization is not None
-    hidden = PLATFORM_MENU_ITEMS if on_org_host else ORGANIZATION_MENU_ITEMS
-    if on_org_host:
-        hidden = hidden | {"organisations"}
-    menu_items[:] = [item for item in menu_items if item.name not in hidden]
+    # Our own items decide for themselves (OrganizationMenuItem, PlatformMenuItem); Wagtail's
+    # platform-wide items are removed by their fixed names.
+    if request.organization is not None:
+        menu_items[:] = [item for item in menu_items if item.name not in PLATFORM_MENU_ITEMS]
 
 
 @hooks.register("construct_main_menu")

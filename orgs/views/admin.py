@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.admin.ui.components import MediaContainer
 from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColumn
@@ -57,6 +58,22 @@ class OrgAdminOnly:
         return super().dispatch(request, *args, **kwargs)
 
 
+class OrganizationMenuItem(MenuItem):
+    """Shown to organisation admins on their organisation's host, whatever the language of the label."""
+
+    def is_shown(self, request):
+        return request.organization is not None and policy.can_manage_organization(request.membership)
+
+
+class PlatformMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.organization is None and request.user.is_superuser
+
+
+class OrganizationViewSetMixin:
+    menu_item_class = OrganizationMenuItem
+
+
 # --- departments --------------------------------------------------------------------------------
 
 class DepartmentCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.CreateView):
@@ -90,9 +107,9 @@ class DepartmentIndexView(OrgAdminOnly, generic.IndexView):
         return selectors.departments_for(self.request.membership)
 
 
-class DepartmentViewSet(ModelViewSet):
+class DepartmentViewSet(OrganizationViewSetMixin, ModelViewSet):
     model = Department
-    name = "departments"
+    name = menu_name = "departments"
     icon = "group"
     menu_label = gettext_lazy("Departments")
     menu_order = 210
@@ -170,9 +187,9 @@ def user_email(membership):
     return membership.user.email
 
 
-class EmployeeViewSet(ModelViewSet):
+class EmployeeViewSet(OrganizationViewSetMixin, ModelViewSet):
     model = Membership
-    name = "employees"
+    name = menu_name = "employees"
     icon = "user"
     menu_label = gettext_lazy("Employees")
     menu_order = 220
@@ -216,9 +233,9 @@ class AuditIndexView(OrgAdminOnly, generic.IndexView):
         return selectors.audit_events_for(self.request.membership)
 
 
-class AuditViewSet(ModelViewSet):
+class AuditViewSet(OrganizationViewSetMixin, ModelViewSet):
     model = AuditEvent
-    name = "audit"
+    name = menu_name = "audit"
     icon = "history"
     menu_label = gettext_lazy("Audit log")
     add_to_settings_menu = True
@@ -419,7 +436,8 @@ class OrganizationEditView(PlatformStaffOnly, ServiceErrorsAsFormErrors, generic
 
 class OrganizationViewSet(ModelViewSet):
     model = Organization
-    name = "organisations"
+    name = menu_name = "organisations"
+    menu_item_class = PlatformMenuItem
     icon = "site"
     menu_label = gettext_lazy("Organisations")
     menu_order = 100

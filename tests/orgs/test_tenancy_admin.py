@@ -146,11 +146,22 @@ def test_platform_admin_areas_do_not_exist_for_org_admins(alpha, path):
     assert signed_in_client(alpha.people["admin"].user, alpha).get(path).status_code == 404
 
 
-def test_org_admin_menu_has_org_items_and_no_platform_items(alpha):
-    html = signed_in_client(alpha.people["admin"].user, alpha).get("/admin/").content.decode()
+@pytest.mark.parametrize("language", ["en", "nl", "de", "es"])
+def test_org_admin_menu_has_org_items_and_no_platform_items(alpha, language):
+    client = signed_in_client(alpha.people["admin"].user, alpha)
+    client.cookies["django_language"] = language
+    html = client.get("/admin/").content.decode()
     for present in ("/admin/departments/", "/admin/employees/", "/admin/organisation/", "/admin/package/"):
         assert present in html
-    for absent in ("/admin/sites/", "/admin/users/", "/admin/groups/", "/admin/collections/"):
+    for absent in ("/admin/sites/", "/admin/users/", "/admin/groups/", "/admin/collections/",
+                   "/admin/organisations/", "/admin/workflows/", "/admin/reports/"):
+        assert absent not in html
+
+
+def test_platform_menu_has_no_organisation_items(superuser):
+    html = signed_in_client(superuser, None).get("/admin/").content.decode()
+    assert "/admin/organisations/" in html
+    for absent in ("/admin/departments/", "/admin/employees/", "/admin/organisation/", "/admin/package/"):
         assert absent not in html
 
 
