@@ -26,6 +26,7 @@ migrate: install
 		&& $(PY) manage.py migrate --database q2 --noinput -v 0 || true
 
 demo: migrate
+	@$(PY) manage.py setup_schedules -v 0
 	@$(PY) manage.py demo --print-logins
 
 run: messages migrate demo

@@ -15,6 +15,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.urls")),
+    path("c/", include("consult.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", cms_views.home, name="home"),
 ]

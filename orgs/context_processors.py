@@ -6,4 +6,5 @@ def organization(request):
         "organization": getattr(request, "organization", None),
         "membership": getattr(request, "membership", None),
         "platform_name": settings.PLATFORM_NAME,
+        "csp_nonce": getattr(request, "csp_nonce", ""),
     }

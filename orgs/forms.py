@@ -8,6 +8,15 @@ from .models import Department, Membership, Organization, Role
 User = get_user_model()
 
 
+def add_service_errors(form, error):
+    """Show a service's ValidationError on the form: on its field when it names one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department

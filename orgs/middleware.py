@@ -5,13 +5,14 @@ OrganizationAccessMiddleware → … → AdminTenantGuardMiddleware (needs the r
 """
 
 import re
+import zoneinfo
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.shortcuts import redirect
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from wagtail.models import Page
 
@@ -47,7 +48,7 @@ class OrganizationHostMiddleware:
             raise Http404(_("There is no organisation at this address."))
         request.organization = organization
         request._wagtail_site = organization.site
-        with organization_scope(organization):
+        with organization_scope(organization), timezone.override(zoneinfo.ZoneInfo(organization.time_zone)):
             return self.get_response(request)
 
 

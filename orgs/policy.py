@@ -133,3 +133,59 @@ def record_visibility_q(member, *, department_field, practitioner_field, organiz
 def can_be_appointment_target(member, *, with_department):
     """Appointments can be made with a department only when departments are strictly segregated."""
     return member.organization.strict_departments if with_department else True
+
+
+# --- clients and appointments (the patient-record rule applied to concrete models) -------------
+
+def visible_clients(member, queryset):
+    q = record_visibility_q(member, department_field="department", practitioner_field="practitioners")
+    return queryset.filter(q).distinct()
+
+
+def can_view_client(member, client):
+    return can_view_record(
+        member, organization_id=client.organization_id,
+        department_ids=[client.department_id] if client.department_id else [],
+        practitioner_user_ids=client.practitioners.through.objects.filter(client_id=client.pk).values_list(
+            "user_id", flat=True),
+    )
+
+
+def visible_appointments(member, queryset):
+    q = record_visibility_q(member, department_field="department", practitioner_field="practitioner__user")
+    return queryset.filter(q)
+
+
+def can_view_appointment(member, appointment):
+    practitioner_user_ids = [appointment.practitioner.user_id] if appointment.practitioner_id else []
+    return can_view_record(
+        member, organization_id=appointment.organization_id,
+        department_ids=[appointment.department_id] if appointment.department_id else [],
+        practitioner_user_ids=practitioner_user_ids,
+    )
+
+
+def can_schedule_for(member, practitioner):
+    """May `member` put appointments (and availability) in `practitioner`'s agenda?"""
+    if practitioner is None or practitioner.organization_id != member.organization_id or not practitioner.is_active:
+        return False
+    if member.pk == practitioner.pk or member.role == Role.ORG_ADMIN:
+        return True
+    if member.role == Role.PRACTITIONER and member.organization.strict_clients:
+        return False
+    if member.organization.strict_departments:
+        theirs = set(Membership.departments.through.objects.filter(membership_id=practitioner.pk)
+                     .values_list("department_id", flat=True))
+        return bool(member_department_ids(member) & theirs)
+    return True
+
+
+def can_manage_agenda(member, practitioner):
+    """Own agenda; department admins and org admins for the practitioners they may schedule for."""
+    if member.pk == practitioner.pk:
+        return True
+    return member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN) and can_schedule_for(member, practitioner)
+
+
+def can_manage_email_texts(member):
+    return can_manage_organization(member)

@@ -13,6 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Site
 
+from .events import organization_created
 from .models import AuditEvent, Department, Membership, Organization, Role
 from .scoping import organization_scope
 
@@ -107,6 +108,8 @@ def org_create(*, name, subdomain, max_users=10, plan_name="Standard", actor=Non
     organization.department_admins_group = Group.objects.create(name=f"{subdomain}: {_('department admins')}")
     organization.save()
     _grant_group_permissions(organization)
+    with translation.override(organization.default_language):
+        organization_created.send(sender=Organization, organization=organization)
     audit_record(organization=organization, actor=actor, action="organization.create", target=organization)
     return organization
 

@@ -1,9 +1,27 @@
 from django.urls import path
 
-from . import views
+from .views import account, agenda, appointments, clients
 
 app_name = "portal"
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("profile/", views.profile, name="profile"),
+    path("", account.home, name="home"),
+    path("profile/", account.profile, name="profile"),
+    path("today/", appointments.today, name="today"),
+    path("clients/", clients.client_list, name="clients"),
+    path("clients/new/", clients.client_create, name="client_create"),
+    path("clients/matches/", clients.client_matches, name="client_matches"),
+    path("clients/<int:client_id>/", clients.client_detail, name="client_detail"),
+    path("clients/<int:client_id>/edit/", clients.client_edit, name="client_edit"),
+    path("clients/<int:client_id>/quick-consult/", appointments.quick_consult, name="quick_consult"),
+    path("agenda/", agenda.agenda, name="agenda"),
+    path("agenda/hours/new/", agenda.availability_edit, name="availability_create"),
+    path("agenda/hours/<int:availability_id>/", agenda.availability_edit, name="availability_edit"),
+    path("agenda/hours/<int:availability_id>/delete/", agenda.availability_delete, name="availability_delete"),
+    path("agenda/free-slots/", agenda.free_slots, name="free_slots"),
+    path("appointments/", appointments.appointment_list, name="appointments"),
+    path("appointments/new/", appointments.appointment_create, name="appointment_create"),
+    path("appointments/<int:appointment_id>/", appointments.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:appointment_id>/reschedule/", appointments.appointment_reschedule,
+         name="appointment_reschedule"),
+    path("appointments/<int:appointment_id>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
 ]

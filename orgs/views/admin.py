@@ -27,6 +27,7 @@ from ..forms import (
     EmployeeEditForm,
     OrganizationCreateForm,
     OrganizationPlanForm,
+    add_service_errors,
 )
 from ..models import AuditEvent, Department, Membership, Organization, Role
 
@@ -38,11 +39,7 @@ class ServiceErrorsAsFormErrors:
         try:
             return super().form_valid(form)
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error)
+            add_service_errors(form, error)
             self.produced_error_message = self.get_error_message() if hasattr(self, "get_error_message") else None
             return self.form_invalid(form)
 

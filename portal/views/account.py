@@ -7,8 +7,8 @@ from accounts.services import profile_update
 from orgs import policy, selectors
 from orgs.services import changed_fields
 
-from .access import member_required
-from .forms import ProfileForm
+from ..access import member_required
+from ..forms import ProfileForm
 
 
 @member_required

@@ -1,0 +1,199 @@
+"""Appointment emails: the organisation's texts with placeholders, HTML + text, an iCalendar invitation.
+
+Every send is recorded as an EmailDelivery; a failure is recorded and reported to the department admin
+(else the organisation admins). Reminders carry a `once_key`, so each goes out at most once.
+"""
+
+import logging
+import zoneinfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, send_mail
+from django.db import IntegrityError, transaction
+from django.template.defaultfilters import linebreaks_filter, urlize
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from orgs.models import Membership, Role
+
+from . import links
+from .models import DeliveryStatus, EmailDelivery, EmailKind, EmailSet, EmailTemplate
+from .placeholders import fill
+
+logger = logging.getLogger(__name__)
+
+
+def email_set_for(appointment):
+    sets = EmailSet.objects.with_scopes_disabled().filter(organization_id=appointment.organization_id)
+    if appointment.department_id:
+        own = sets.filter(departments=appointment.department_id).first()
+        if own is not None:
+            return own
+    return sets.filter(is_default=True).first()
+
+
+def template_for(appointment, kind, language):
+    email_set = email_set_for(appointment)
+    if email_set is None:
+        return None
+    templates = {
+        t.language: t for t in EmailTemplate.objects.with_scopes_disabled().filter(email_set=email_set, kind=kind)
+    }
+    organization = appointment.organization
+    for candidate in (language, organization.default_language, "en"):
+        if candidate in templates:
+            return templates[candidate]
+    return next(iter(templates.values()), None)
+
+
+def placeholder_values(appointment, participant, language):
+    organization = appointment.organization
+    zone = zoneinfo.ZoneInfo(organization.time_zone)
+    local_start = appointment.starts_at.astimezone(zone)
+    with translation.override(language):
+        date_text = formats.date_format(local_start, "DATE_FORMAT")
+        time_text = formats.time_format(local_start, "TIME_FORMAT")
+    practitioner = appointment.practitioner.user.get_full_name() if appointment.practitioner_id else ""
+    if practitioner:
+        welcome_from = f"{organization.address_form(language)} {appointment.practitioner.user.last_name}".strip()
+    else:
+        welcome_from = appointment.department.name if appointment.department_id else organization.name
+    person = participant.person if participant is not None else None
+    token = links.token_for(participant.token_nonce) if participant is not None else ""
+    return {
+        "client_name": person.display_name if person else "",
+        "appointment_date": date_text,
+        "appointment_time": time_text,
+        "practitioner_name": practitioner,
+        "appointment_welcome_from": welcome_from,
+        "organisation_name": organization.name,
+        "consult_deeplink": links.link_url(organization, token) if token else "",
+        "portal_deeplink": f"{organization.base_url}/portal/",
+        "personal_message": appointment.personal_message,
+    }
+
+
+def calendar_invitation(appointment, *, summary, link, cancelled=False):
+    organization = appointment.organization
+    zone = zoneinfo.ZoneInfo(organization.time_zone)
+    calendar = Calendar()
+    calendar.add("prodid", "-//OpenConsult//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", f"{appointment.ical_uid}@{organization.hostname}")
+    event.add("sequence", appointment.ical_sequence)
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.starts_at.astimezone(zone))
+    event.add("dtend", appointment.ends_at.astimezone(zone))
+    event.add("summary", summary)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if link:
+        event.add("url", link)
+        event.add("location", link)
+        event.add("description", link)
+    organizer = vCalAddress(f"mailto:{organization.contact_email or settings.DEFAULT_FROM_EMAIL}")
+    organizer.params["cn"] = vText(organization.name)
+    event.add("organizer", organizer)
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def build_message(appointment, participant, kind):
+    person = participant.person
+    language = person.language if person else appointment.organization.default_language
+    template = template_for(appointment, kind, language)
+    if template is None:
+        raise LookupError(f"No email text for {kind} in {appointment.organization}")
+    values = placeholder_values(appointment, participant, template.language)
+    subject = " ".join(fill(template.subject, values).split())
+    text = fill(template.body, values)
+    html = render_to_string("consult/email/appointment.html", {
+        "organization": appointment.organization,
+        "body": linebreaks_filter(urlize(text, autoescape=True), autoescape=False),
+        "language": template.language,
+    })
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[person.email])
+    message.attach_alternative(html, "text/html")
+    cancelled = kind == EmailKind.CANCELLATION
+    method = "CANCEL" if cancelled else "REQUEST"
+    invitation = calendar_invitation(
+        appointment, summary=subject, link="" if cancelled else values["consult_deeplink"], cancelled=cancelled
+    )
+    message.attach("invite.ics", invitation, f"text/calendar; method={method}; charset=UTF-8")
+    return message
+
+
+def deliver(*, appointment, participant, kind, once_key=None):
+    """Send one appointment email to one participant and record it. Returns the delivery, or None
+    when nothing was sent (emails switched off, no address, or this once_key went out already)."""
+    organization = appointment.organization
+    person = participant.person
+    if organization.do_not_send_emails or person is None or not person.email:
+        return None
+    try:
+        with transaction.atomic():
+            delivery = EmailDelivery.objects.with_scopes_disabled().create(
+                organization=organization, appointment=appointment, participant=participant, kind=kind,
+                to=person.email, once_key=once_key,
+            )
+    except IntegrityError:
+        return None  # claimed by an earlier (or concurrent) run: never twice
+    return send_claimed(delivery)
+
+
+def send_claimed(delivery):
+    """Send a delivery that is claimed (recorded as "sending") and record the outcome."""
+    try:
+        build_message(delivery.appointment, delivery.participant, delivery.kind).send()
+    except Exception as error:  # noqa: BLE001 - any transport failure is recorded and reported
+        logger.warning("Email %s to %s failed: %s", delivery.kind, delivery.to, error)
+        delivery.status = DeliveryStatus.FAILED
+        delivery.error = str(error)[:1000]
+        delivery.save(update_fields=["status", "error", "updated_at"])
+        report_failure(delivery)
+        return delivery
+    delivery.status = DeliveryStatus.SENT
+    delivery.save(update_fields=["status", "updated_at"])
+    return delivery
+
+
+def failure_recipients(appointment):
+    members = Membership.objects.with_scopes_disabled().filter(
+        organization_id=appointment.organization_id, is_active=True
+    ).select_related("user")
+    if appointment.department_id:
+        department_admins = members.filter(role=Role.DEPARTMENT_ADMIN, departments=appointment.department_id)
+        if department_admins.exists():
+            return list(department_admins)
+    return list(members.filter(role=Role.ORG_ADMIN))
+
+
+def report_failure(delivery):
+    """Tell the department admin (else the organisation admins) which address failed and why (F-APPT-9)."""
+    appointment = delivery.appointment
+    if appointment is None:
+        return
+    zone = zoneinfo.ZoneInfo(appointment.organization.time_zone)
+    for member in failure_recipients(appointment):
+        user = member.user
+        with translation.override(user.language or appointment.organization.default_language):
+            subject = _("An appointment email could not be delivered")
+            body = _(
+                "The %(kind)s email for the appointment on %(when)s could not be delivered to %(address)s.\n\n"
+                "Reason: %(reason)s\n\nCheck the address with the client and send the email again from the "
+                "appointment in the portal: %(url)s"
+            ) % {
+                "kind": delivery.get_kind_display().lower(),
+                "when": formats.date_format(appointment.starts_at.astimezone(zone), "DATETIME_FORMAT"),
+                "address": delivery.to,
+                "reason": delivery.error or _("unknown"),
+                "url": f"{appointment.organization.base_url}/portal/appointments/{appointment.pk}/",
+            }
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception:  # noqa: BLE001 - a failing report must not hide the original failure
+            logger.exception("Could not report a failed email to %s", user.email)

@@ -1,0 +1,247 @@
+import zoneinfo
+from datetime import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from orgs import policy
+from orgs.models import Department
+
+from .models import Availability, Client, EmailSet, EmailTemplate, ParticipantGroup
+from .placeholders import PLACEHOLDERS, unknown_placeholders
+from .services import departments_for_appointments, practitioners_for
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class ClientForm(forms.ModelForm):
+    groups = forms.ModelMultipleChoiceField(
+        label=_("Groups"), queryset=ParticipantGroup.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("For external participants: the groups they belong to, e.g. family or home care."),
+    )
+
+    class Meta:
+        model = Client
+        fields = ["initials", "first_name", "last_name", "date_of_birth", "email", "phone", "client_number",
+                  "language"]  # department: see __init__
+        widgets = {
+            "date_of_birth": DateInput(),
+            "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel"}),
+        }
+
+    def __init__(self, *args, member, external=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+        self.fields["department"] = forms.ModelChoiceField(
+            label=_("Department"), required=False,
+            queryset=policy.visible_departments(member, Department.objects.all()),
+            initial=self.instance.department_id,
+        )
+        if member.organization.strict_departments and not policy.sees_whole_organization(member):
+            self.fields["department"].required = True
+        self.fields["date_of_birth"].required = not external
+        if external:
+            self.fields["groups"].queryset = ParticipantGroup.objects.filter(organization=member.organization)
+            if self.instance.pk:
+                self.fields["groups"].initial = self.instance.groups.all()
+        else:
+            del self.fields["groups"]
+        self.fields["language"].initial = self.instance.language if self.instance.pk else (
+            member.organization.default_language
+        )
+
+
+class ClientSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False,
+                        help_text=_("Name, date of birth (YYYY-MM-DD or DD-MM-YYYY), email or client number."))
+
+
+class AvailabilityForm(forms.ModelForm):
+    REPEAT_CHOICES = [
+        ("", _("Once")),
+        ("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", _("Every weekday")),
+        ("FREQ=WEEKLY", _("Every week on this day")),
+        ("FREQ=WEEKLY;INTERVAL=2", _("Every other week on this day")),
+        ("custom", _("Custom rule (RRULE)")),
+    ]
+    repeat = forms.ChoiceField(label=_("Repeats"), choices=REPEAT_CHOICES, required=False)
+
+    class Meta:
+        model = Availability
+        fields = ["kind", "date", "start_time", "end_time", "repeat", "rrule", "repeat_until", "consult_minutes",
+                  "break_minutes"]
+        widgets = {"date": DateInput(), "start_time": TimeInput(), "end_time": TimeInput(),
+                   "repeat_until": DateInput()}
+        labels = {"rrule": _("Custom rule")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rule = self.instance.rrule if self.instance.pk else ""
+        presets = {value for value, _label in self.REPEAT_CHOICES}
+        if rule and rule.replace(";BYDAY=" + self._weekday(), "") in presets:
+            self.fields["repeat"].initial = rule.replace(";BYDAY=" + self._weekday(), "")
+        elif rule:
+            self.fields["repeat"].initial = "custom"
+        self.fields["rrule"].required = False
+
+    def _weekday(self):
+        return ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][self.instance.date.weekday()] if self.instance.date else ""
+
+    def clean(self):
+        data = super().clean()
+        repeat = data.get("repeat")
+        if repeat == "custom":
+            if not data.get("rrule"):
+                self.add_error("rrule", _("Enter the rule, for example FREQ=WEEKLY;BYDAY=MO."))
+        elif repeat and data.get("date"):
+            weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][data["date"].weekday()]
+            data["rrule"] = repeat if "BYDAY" in repeat else f"{repeat};BYDAY={weekday}"
+        else:
+            data["rrule"] = ""
+        self.instance.rrule = data.get("rrule", "")
+        if data.get("start_time") and data.get("end_time") and data["end_time"] <= data["start_time"]:
+            self.add_error("end_time", _("The end must be after the start."))
+        return data
+
+
+class AppointmentForm(forms.Form):
+    """New appointment: practitioner (or department), existing client, time, message, guests."""
+
+    practitioner = forms.ChoiceField(label=_("Practitioner"), required=False)
+    department = forms.ModelChoiceField(label=_("Or a department"), queryset=Department.objects.none(),
+                                        required=False,
+                                        help_text=_("Any practitioner of the department can take the client in."))
+    client = forms.ModelChoiceField(label=_("Client"), queryset=Client.objects.none())
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    time = forms.TimeField(label=_("Time"), widget=TimeInput())
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480, initial=20)
+    client_number = forms.CharField(label=_("Client number"), max_length=60, required=False)
+    personal_message = forms.CharField(label=_("Personal message for the email"), required=False,
+                                       widget=forms.Textarea(attrs={"rows": 3}))
+    guests = forms.ModelMultipleChoiceField(
+        label=_("Extra participants"), queryset=Client.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("External participants (family, home care) who join while the client is present."),
+    )
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+        self.practitioners = {str(p.pk): p for p in practitioners_for(member)}
+        self.fields["practitioner"].choices = [("", "—")] + [
+            (pk, f"{p.user.get_full_name() or p.user.email}") for pk, p in self.practitioners.items()
+        ]
+        from .selectors import clients_for
+
+        self.fields["client"].queryset = clients_for(member, external=False)
+        self.fields["guests"].queryset = clients_for(member, external=True)
+        if member.organization.strict_departments:
+            self.fields["department"].queryset = departments_for_appointments(member)
+        else:
+            del self.fields["department"]
+
+    def clean(self):
+        data = super().clean()
+        practitioner = self.practitioners.get(data.get("practitioner") or "")
+        data["practitioner"] = practitioner
+        if practitioner is None and not data.get("department"):
+            self.add_error("practitioner", _("Choose a practitioner."))
+        if data.get("date") and data.get("time"):
+            zone = zoneinfo.ZoneInfo(self.member.organization.time_zone)
+            data["starts_at"] = datetime.combine(data["date"], data["time"], tzinfo=zone)
+        return data
+
+
+class RescheduleForm(forms.Form):
+    date = forms.DateField(label=_("New date"), widget=DateInput())
+    time = forms.TimeField(label=_("New time"), widget=TimeInput())
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date") and data.get("time"):
+            zone = zoneinfo.ZoneInfo(self.organization.time_zone)
+            data["starts_at"] = datetime.combine(data["date"], data["time"], tzinfo=zone)
+        return data
+
+
+class CancelForm(forms.Form):
+    message = forms.CharField(label=_("Message to the client (optional)"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class EmailSetForm(forms.ModelForm):
+    class Meta:
+        model = EmailSet
+        fields = ["name", "is_default"]  # departments: see __init__ (querysets are built in the request's scope)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("for_user", None)
+        super().__init__(*args, **kwargs)
+        self.fields["departments"] = forms.ModelMultipleChoiceField(
+            label=_("Departments"), queryset=Department.objects.all(), required=False,
+            widget=forms.CheckboxSelectMultiple, initial=self.instance.departments.all() if self.instance.pk else None,
+            help_text=_("Departments whose appointments use these texts."),
+        )
+
+    def save_departments(self, email_set):
+        email_set.departments.set(self.cleaned_data["departments"])
+
+
+class EmailTemplateForm(forms.ModelForm):
+    """The email text editor: unknown *|codes|* are refused with the list of known ones."""
+
+    class Meta:
+        model = EmailTemplate
+        fields = ["kind", "language", "subject", "body"]  # email_set: see __init__
+        widgets = {"body": forms.Textarea(attrs={"rows": 16})}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("for_user", None)
+        super().__init__(*args, **kwargs)
+        self.fields = {"email_set": forms.ModelChoiceField(
+            label=_("Email set"), queryset=EmailSet.objects.all(), initial=self.instance.email_set_id
+            if self.instance.pk else None), **self.fields}
+        codes = ", ".join(f"*|{code}|* ({description})" for code, description in PLACEHOLDERS.items())
+        self.fields["body"].help_text = _("Codes you can use: %(codes)s.") % {"codes": codes}
+
+    def clean(self):
+        data = super().clean()
+        for field in ("subject", "body"):
+            unknown = unknown_placeholders(data.get(field, ""))
+            if unknown:
+                self.add_error(field, _("Unknown codes: %(codes)s. Known codes: %(known)s.") % {
+                    "codes": ", ".join(f"*|{c}|*" for c in unknown),
+                    "known": ", ".join(f"*|{c}|*" for c in PLACEHOLDERS),
+                })
+        if data.get("email_set"):
+            self.instance.email_set = data["email_set"]
+        return data
+
+
+class ParticipantGroupForm(forms.ModelForm):
+    class Meta:
+        model = ParticipantGroup
+        fields = ["name"]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("for_user", None)
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # name, function, kind, extra
+    ("openconsult: reminders", "consult.tasks.send_due_reminders", Schedule.MINUTES, {"minutes": 5}),
+    ("openconsult: anonymise old appointments", "consult.tasks.anonymise_old_appointments", Schedule.CRON,
+     {"cron": "15 3 * * *"}),
+]
+
+
+class Command(BaseCommand):
+    help = "Create or update the recurring background jobs (safe to run again)."
+
+    def handle(self, *args, **options):
+        for name, func, schedule_type, extra in SCHEDULES:
+            Schedule.objects.update_or_create(
+                name=name, defaults={"func": func, "schedule_type": schedule_type, "repeats": -1, **extra}
+            )
+        self.stdout.write(f"{len(SCHEDULES)} schedules are in place.")

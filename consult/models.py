@@ -1,0 +1,342 @@
+"""Clients, availability, appointments, their personal links, email texts and deliveries.
+
+Every row belongs to an organisation and is read through a scoped manager. Times are stored in UTC;
+availability is stored in the organisation's local time (with an RRULE) so that "every Monday 9:00"
+stays 9:00 across daylight-saving changes.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from orgs.scoping import OrgScopedManager
+
+
+class ParticipantGroup(models.Model):
+    """Groups of external participants the organisation defines, e.g. "Family" or "Home care"."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=80)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("participant group")
+        verbose_name_plural = _("participant groups")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="participant_group_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Client(models.Model):
+    """A client (patient), or an external participant (family, home care) when `is_external`."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    is_external = models.BooleanField(_("external participant"), default=False)
+    initials = models.CharField(_("initials"), max_length=20)
+    first_name = models.CharField(_("first name"), max_length=80, blank=True)
+    last_name = models.CharField(_("last name"), max_length=120)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True,
+                                     help_text=_("Used to check who is joining."))
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    client_number = models.CharField(
+        _("client number"), max_length=60, blank=True,
+        help_text=_("The number in your own record system."),
+    )
+    department = models.ForeignKey(
+        "orgs.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="clients",
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="nl",
+                                help_text=_("Emails and screens for this person use this language."))
+    groups = models.ManyToManyField(ParticipantGroup, verbose_name=_("groups"), blank=True, related_name="members")
+    practitioners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+",
+        help_text="Practitioners this client has (had) appointments with; 'own clients' for strict segregation.",
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["last_name", "initials"]
+        indexes = [
+            models.Index(fields=["organization", "last_name"]),
+            models.Index(fields=["organization", "email"]),
+            models.Index(fields=["organization", "client_number"]),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        given = self.first_name or self.initials
+        return f"{given} {self.last_name}".strip()
+
+
+class AvailabilityKind(models.TextChoices):
+    WALK_IN = "walk_in", _("Walk-in hours")
+    BOOKING = "booking", _("Bookable appointments")
+
+
+class Availability(models.Model):
+    """A block in a practitioner's agenda, once or recurring (RFC 5545 RRULE), in local time."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    practitioner = models.ForeignKey("orgs.Membership", on_delete=models.CASCADE, related_name="availabilities")
+    kind = models.CharField(_("for"), max_length=10, choices=AvailabilityKind.choices, default=AvailabilityKind.BOOKING)
+    date = models.DateField(_("date"), help_text=_("The first day."))
+    start_time = models.TimeField(_("from"))
+    end_time = models.TimeField(_("until"))
+    rrule = models.CharField(
+        _("repeats"), max_length=200, blank=True,
+        help_text=_("Empty for once; otherwise an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO."),
+    )
+    repeat_until = models.DateField(_("repeat until"), null=True, blank=True)
+    exceptions = models.JSONField(
+        _("skipped days"), default=list, blank=True, help_text=_("Dates (YYYY-MM-DD) on which a repeat is skipped."),
+    )
+    consult_minutes = models.PositiveIntegerField(
+        _("consult duration (minutes)"), default=20, validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+    break_minutes = models.PositiveIntegerField(
+        _("break after each consult (minutes)"), default=0, validators=[MaxValueValidator(120)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("availability")
+        verbose_name_plural = _("availability")
+        ordering = ["date", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="availability_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date} {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+
+class AppointmentStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Held")
+
+
+class AppointmentKind(models.TextChoices):
+    APPOINTMENT = "appointment", _("Appointment")
+    QUICK = "quick", _("Quick consult")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+class Appointment(models.Model):
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    practitioner = models.ForeignKey(
+        "orgs.Membership", verbose_name=_("practitioner"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    department = models.ForeignKey(
+        "orgs.Department", verbose_name=_("department"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="appointments",
+    )
+    client = models.ForeignKey(Client, verbose_name=_("client"), null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="appointments")
+    starts_at = models.DateTimeField(_("starts at"), db_index=True)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), default=20,
+                                                   validators=[MinValueValidator(5), MaxValueValidator(480)])
+    kind = models.CharField(max_length=12, choices=AppointmentKind.choices, default=AppointmentKind.APPOINTMENT)
+    status = models.CharField(max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED)
+    client_number = models.CharField(_("client number"), max_length=60, blank=True)
+    personal_message = models.TextField(_("personal message"), blank=True,
+                                        help_text=_("Added to the email to the client."))
+    # iCalendar: one UID for the life of the appointment, SEQUENCE goes up with every change.
+    ical_uid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    ical_sequence = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["starts_at"]
+        constraints = [
+            # A slot is never booked twice: the database refuses it even when two requests race.
+            models.UniqueConstraint(
+                fields=["practitioner", "starts_at"], condition=Q(status="scheduled"),
+                name="appointment_one_per_practitioner_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(practitioner__isnull=False) | Q(department__isnull=False),
+                name="appointment_has_practitioner_or_department",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.starts_at:%Y-%m-%d %H:%M} {self.client or ''}".strip()
+
+    @property
+    def ends_at(self):
+        from datetime import timedelta
+
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_cancelled(self):
+        return self.status == AppointmentStatus.CANCELLED
+
+
+class ParticipantRole(models.TextChoices):
+    CLIENT = "client", _("Client")
+    GUEST = "guest", _("Extra participant")
+
+
+class AppointmentParticipant(models.Model):
+    """Someone invited to an appointment, with their personal link (only its hash is stored)."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="participants")
+    person = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="participations")
+    role = models.CharField(max_length=10, choices=ParticipantRole.choices, default=ParticipantRole.CLIENT)
+    # The link's token is HMAC(SECRET_KEY, nonce): the database alone cannot rebuild it, the server can
+    # (reminders carry the same link as the confirmation). Lookups go by the token's SHA-256.
+    token_nonce = models.CharField(max_length=32)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        ordering = ["role", "id"]
+
+    def __str__(self):
+        return f"{self.get_role_display()}: {self.person or '—'}"
+
+
+class RetiredLink(models.Model):
+    """A link that no longer works (the appointment moved): its visitor is told to use the newer email."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="retired_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    def __str__(self):
+        return f"retired link of {self.appointment_id}"
+
+
+class EmailKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Confirmation")
+    REMINDER = "reminder", _("Reminder")
+    RESCHEDULE = "reschedule", _("Changed appointment")
+    CANCELLATION = "cancellation", _("Cancellation")
+    INVITATION = "invitation", _("Invitation of extra participants")
+
+
+class EmailSet(models.Model):
+    """The texts of appointment emails; each department uses one set (or the organisation's default)."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    is_default = models.BooleanField(_("default set"), default=False,
+                                     help_text=_("Used by departments that have no set of their own."))
+    departments = models.ManyToManyField("orgs.Department", verbose_name=_("departments"), blank=True,
+                                         related_name="email_sets",
+                                         help_text=_("Departments whose appointments use these texts."))
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("email set")
+        verbose_name_plural = _("email sets")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="one_default_email_set"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class EmailTemplate(models.Model):
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    email_set = models.ForeignKey(EmailSet, on_delete=models.CASCADE, related_name="templates")
+    kind = models.CharField(_("email"), max_length=20, choices=EmailKind.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("email text")
+        verbose_name_plural = _("email texts")
+        ordering = ["kind", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["email_set", "kind", "language"], name="email_template_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.language})"
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    BOUNCED = "bounced", _("Bounced")
+
+
+class EmailDelivery(models.Model):
+    """One email to one participant. `once_key` makes reminders unique per participant."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, null=True, on_delete=models.SET_NULL, related_name="deliveries")
+    participant = models.ForeignKey(AppointmentParticipant, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    to = models.EmailField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENDING)
+    error = models.TextField(blank=True)
+    once_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} → {self.to} ({self.status})"

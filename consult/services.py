@@ -1,0 +1,365 @@
+"""Writes for clients, availability and appointments.
+
+Each function checks the policy and validates before it writes, runs in one transaction, audits, and
+sends its emails only after the transaction has committed.
+"""
+
+import zoneinfo
+from datetime import timedelta
+
+from dateutil.rrule import rrulestr
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orgs import policy
+from orgs.models import Department, Membership
+from orgs.scoping import organization_scope
+from orgs.services import audit_record
+
+from . import links
+from .default_texts import DEFAULT_EMAIL_TEXTS
+from .models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentParticipant,
+    AppointmentStatus,
+    Client,
+    EmailKind,
+    EmailSet,
+    EmailTemplate,
+    ParticipantGroup,
+    ParticipantRole,
+    RetiredLink,
+)
+
+CLIENT_FIELDS = ("initials", "first_name", "last_name", "date_of_birth", "email", "phone", "client_number",
+                 "department", "language")
+
+
+class SlotTakenError(ValidationError):
+    pass
+
+
+def _zone(organization):
+    return zoneinfo.ZoneInfo(organization.time_zone)
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+def _check_department(member, department):
+    if department is None:
+        return
+    if department.organization_id != member.organization_id or not policy.can_view_department(member, department):
+        raise ValidationError({"department": _("Choose one of your own departments.")})
+
+
+@transaction.atomic
+def client_create(*, member, is_external=False, groups=(), request=None, **fields):
+    organization = member.organization
+    unknown = set(fields) - set(CLIENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown client fields: {unknown}")
+    _check_department(member, fields.get("department"))
+    if organization.strict_departments and not policy.sees_whole_organization(member) and not fields.get("department"):
+        raise ValidationError({"department": _("Choose the client's department.")})
+    if any(g.organization_id != organization.pk for g in groups):
+        raise ValidationError({"groups": _("Choose groups of your own organisation.")})
+    with organization_scope(organization):
+        client = Client(organization=organization, is_external=is_external, created_by=member.user, **fields)
+        client.full_clean()
+        client.save()
+        client.groups.set(groups)
+        if member.pk and member.role == "practitioner":
+            client.practitioners.add(member.user)  # a practitioner keeps sight of the clients they add
+    audit_record(organization=organization, actor=member.user, action="client.create", target=client,
+                 request=request)
+    return client
+
+
+@transaction.atomic
+def client_update(*, member, client, changes, groups=None, request=None):
+    if not policy.can_view_client(member, client):
+        raise PermissionDenied
+    _check_department(member, client.department)
+    with organization_scope(member.organization):
+        client.full_clean()
+        client.save()
+        if groups is not None:
+            client.groups.set(groups)
+    if changes:
+        audit_record(organization=member.organization, actor=member.user, action="client.update", target=client,
+                     changes=changes, request=request)
+    return client
+
+
+def client_record_viewed(*, member, client, request=None):
+    """Every view of a client's record is logged: who, when, which client, acting for whom."""
+    acting_for = ""
+    if getattr(member, "is_platform_staff", False):
+        acting_for = _("remote support")
+    audit_record(organization=member.organization, actor=member.user, action="client.view", target=client,
+                 changes={"acting_for": [None, acting_for or member.get_role_display()]}, request=request)
+
+
+# --- availability -------------------------------------------------------------------------------
+
+def _validate_rrule(availability):
+    if not availability.rrule:
+        return
+    rule = availability.rrule.strip().upper()
+    if rule.startswith("RRULE:"):
+        rule = rule[len("RRULE:"):]
+    if "DTSTART" in rule or "\n" in rule:
+        raise ValidationError({"rrule": _("Give only the rule, for example FREQ=WEEKLY;BYDAY=MO.")})
+    try:
+        rrulestr(f"RRULE:{rule}")
+    except (ValueError, TypeError):
+        raise ValidationError({"rrule": _("This is not a valid repeat rule, for example FREQ=WEEKLY;BYDAY=MO.")})
+    availability.rrule = rule
+
+
+@transaction.atomic
+def availability_save(*, member, availability, request=None):
+    practitioner = availability.practitioner
+    if not policy.can_manage_agenda(member, practitioner):
+        raise PermissionDenied
+    availability.organization = member.organization
+    _validate_rrule(availability)
+    availability.full_clean()
+    if availability.repeat_until and availability.repeat_until < availability.date:
+        raise ValidationError({"repeat_until": _("The repeat must end after it starts.")})
+    created = availability.pk is None
+    with organization_scope(member.organization):
+        availability.save()
+    audit_record(organization=member.organization, actor=member.user,
+                 action="availability.create" if created else "availability.update", target=availability,
+                 request=request)
+    return availability
+
+
+@transaction.atomic
+def availability_delete(*, member, availability, request=None):
+    if not policy.can_manage_agenda(member, availability.practitioner):
+        raise PermissionDenied
+    audit_record(organization=member.organization, actor=member.user, action="availability.delete",
+                 target=availability, request=request)
+    with organization_scope(member.organization):
+        availability.delete()
+
+
+# --- appointments -------------------------------------------------------------------------------
+
+def _add_participant(appointment, person, role):
+    nonce = links.new_nonce()
+    return AppointmentParticipant.objects.create(
+        organization=appointment.organization, appointment=appointment, person=person, role=role,
+        token_nonce=nonce, token_hash=links.token_hash(links.token_for(nonce)),
+    )
+
+
+def _check_target(member, practitioner, department):
+    organization = member.organization
+    if practitioner is None and department is None:
+        raise ValidationError({"practitioner": _("Choose a practitioner.")})
+    if practitioner is not None:
+        if not policy.can_schedule_for(member, practitioner):
+            raise ValidationError({"practitioner": _("You cannot make appointments for this practitioner.")})
+    else:
+        if not policy.can_be_appointment_target(member, with_department=True):
+            raise ValidationError({"practitioner": _("Choose a practitioner.")})
+        if department.organization_id != organization.pk or not policy.can_view_department(member, department):
+            raise ValidationError({"department": _("Choose one of your own departments.")})
+
+
+def _check_free(practitioner, starts_at, duration, exclude=None):
+    if practitioner is None:
+        return
+    ends_at = starts_at + timedelta(minutes=duration)
+    overlapping = Appointment.objects.with_scopes_disabled().filter(
+        practitioner=practitioner, status=AppointmentStatus.SCHEDULED,
+        starts_at__lt=ends_at, starts_at__gt=starts_at - timedelta(hours=8),
+    )
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude.pk)
+    for other in overlapping:
+        if other.ends_at > starts_at:
+            raise SlotTakenError({"starts_at": _("%(name)s already has an appointment at %(time)s.") % {
+                "name": practitioner, "time": other.starts_at.astimezone(_zone(practitioner.organization))
+                .strftime("%H:%M")}})
+
+
+def _on_commit_send(appointment, kind, participants):
+    from .emails import deliver
+
+    def send():
+        for participant in participants:
+            mail_kind = kind
+            if kind in (EmailKind.CONFIRMATION,) and participant.role == ParticipantRole.GUEST:
+                mail_kind = EmailKind.INVITATION
+            deliver(appointment=appointment, participant=participant, kind=mail_kind)
+
+    transaction.on_commit(send)
+
+
+def appointment_create(
+    *, member, client, starts_at, practitioner=None, department=None, duration_minutes=20, client_number="",
+    personal_message="", guests=(), kind=AppointmentKind.APPOINTMENT, request=None,
+):
+    """Schedule an appointment and email the client (and guests) their personal links.
+
+    Raises ValidationError (nothing written) for a bad target, client, time or a taken slot.
+    """
+    organization = member.organization
+    _check_target(member, practitioner, department)
+    if client.organization_id != organization.pk or not policy.can_view_client(member, client):
+        raise ValidationError({"client": _("Choose one of your clients.")})
+    if any(g.organization_id != organization.pk or not g.is_external for g in guests):
+        raise ValidationError({"guests": _("Extra participants must be external participants of your organisation.")})
+    now = timezone.now()
+    if kind == AppointmentKind.APPOINTMENT and starts_at < now - timedelta(minutes=5):
+        raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
+    try:
+        with transaction.atomic(), organization_scope(organization):
+            _check_free(practitioner, starts_at, duration_minutes)
+            appointment = Appointment(
+                organization=organization, practitioner=practitioner,
+                department=department or (client.department if practitioner is None else None) or department,
+                client=client, starts_at=starts_at, duration_minutes=duration_minutes, kind=kind,
+                client_number=client_number or client.client_number, personal_message=personal_message,
+                created_by=member.user,
+            )
+            if appointment.department is None and practitioner is not None and client.department_id:
+                appointment.department = client.department
+            appointment.full_clean(validate_unique=False, validate_constraints=False)
+            appointment.save()
+            participants = [_add_participant(appointment, client, ParticipantRole.CLIENT)]
+            participants += [_add_participant(appointment, guest, ParticipantRole.GUEST) for guest in guests]
+            if practitioner is not None:
+                client.practitioners.add(practitioner.user)
+            audit_record(organization=organization, actor=member.user, action="appointment.create",
+                         target=appointment, request=request,
+                         changes={"starts_at": [None, starts_at.isoformat()], "client": [None, str(client)]})
+            _on_commit_send(appointment, EmailKind.CONFIRMATION, participants)
+    except IntegrityError:
+        # Two requests raced for the same slot; the database let exactly one in.
+        raise SlotTakenError({"starts_at": _("This time has just been booked by someone else; choose another.")})
+    return appointment
+
+
+def quick_consult_create(*, member, client, guests=(), request=None):
+    """A consult that starts now with the member as practitioner (F-APPT-7)."""
+    return appointment_create(
+        member=member, client=client, practitioner=member, starts_at=timezone.now().replace(microsecond=0),
+        guests=guests, kind=AppointmentKind.QUICK, request=request,
+    )
+
+
+def _editable(member, appointment):
+    if not policy.can_view_appointment(member, appointment):
+        raise PermissionDenied
+    if appointment.status != AppointmentStatus.SCHEDULED:
+        raise ValidationError(_("This appointment is cancelled or over and cannot be changed."))
+
+
+def appointment_reschedule(*, member, appointment, starts_at, duration_minutes=None, request=None):
+    """Move an appointment: old links stop working (with a clear message), everyone gets new ones."""
+    _editable(member, appointment)
+    if starts_at < timezone.now() - timedelta(minutes=5):
+        raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
+    old = appointment.starts_at
+    duration = duration_minutes or appointment.duration_minutes
+    try:
+        with transaction.atomic(), organization_scope(member.organization):
+            _check_free(appointment.practitioner, starts_at, duration, exclude=appointment)
+            appointment.starts_at = starts_at
+            appointment.duration_minutes = duration
+            appointment.ical_sequence += 1
+            appointment.save()
+            participants = list(appointment.participants.all())
+            for participant in participants:
+                RetiredLink.objects.create(organization=appointment.organization, appointment=appointment,
+                                           token_hash=participant.token_hash)
+                participant.token_nonce = links.new_nonce()
+                participant.token_hash = links.token_hash(links.token_for(participant.token_nonce))
+                participant.save(update_fields=["token_nonce", "token_hash"])
+            audit_record(organization=member.organization, actor=member.user, action="appointment.reschedule",
+                         target=appointment, request=request,
+                         changes={"starts_at": [old.isoformat(), starts_at.isoformat()]})
+            _on_commit_send(appointment, EmailKind.RESCHEDULE, participants)
+    except IntegrityError:
+        raise SlotTakenError({"starts_at": _("This time has just been booked by someone else; choose another.")})
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, member, appointment, message="", request=None):
+    _editable(member, appointment)
+    with organization_scope(member.organization):
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at = timezone.now()
+        appointment.ical_sequence += 1
+        if message:
+            appointment.personal_message = message
+        appointment.save()
+        participants = list(appointment.participants.all())
+    audit_record(organization=member.organization, actor=member.user, action="appointment.cancel",
+                 target=appointment, request=request)
+    _on_commit_send(appointment, EmailKind.CANCELLATION, participants)
+    return appointment
+
+
+@transaction.atomic
+def appointment_update_details(*, member, appointment, personal_message, client_number, request=None):
+    _editable(member, appointment)
+    changes = {}
+    if personal_message != appointment.personal_message:
+        changes["personal_message"] = [appointment.personal_message, personal_message]
+    if client_number != appointment.client_number:
+        changes["client_number"] = [appointment.client_number, client_number]
+    appointment.personal_message = personal_message
+    appointment.client_number = client_number
+    with organization_scope(member.organization):
+        appointment.save(update_fields=["personal_message", "client_number"])
+    if changes:
+        audit_record(organization=member.organization, actor=member.user, action="appointment.update",
+                     target=appointment, changes=changes, request=request)
+    return appointment
+
+
+def participant_link(participant):
+    return links.link_url(participant.appointment.organization, links.token_for(participant.token_nonce))
+
+
+# --- email sets ---------------------------------------------------------------------------------
+
+def default_email_set_create(*, organization):
+    """Every organisation starts with a default set in nl, en, de and es (idempotent)."""
+    with organization_scope(organization):
+        email_set = EmailSet.objects.filter(is_default=True).first()
+        if email_set is None:
+            email_set = EmailSet.objects.create(organization=organization, name=_("Standard texts"), is_default=True)
+        for kind, languages in DEFAULT_EMAIL_TEXTS.items():
+            for language, (subject, body) in languages.items():
+                EmailTemplate.objects.get_or_create(
+                    organization=organization, email_set=email_set, kind=kind, language=language,
+                    defaults={"subject": subject, "body": body},
+                )
+    return email_set
+
+
+def default_participant_groups_create(*, organization):
+    with organization_scope(organization):
+        for name in (_("Family"), _("Home care")):
+            ParticipantGroup.objects.get_or_create(organization=organization, name=name)
+
+
+def practitioners_for(member):
+    """Colleagues `member` may make appointments for (active practitioners and admins with departments)."""
+    queryset = policy.visible_employees(member, Membership.objects.select_related("user")).filter(is_active=True)
+    return [m for m in queryset if policy.can_schedule_for(member, m)]
+
+
+def departments_for_appointments(member):
+    return policy.visible_departments(member, Department.objects.all())

@@ -1,0 +1,94 @@
+"""Availability → occurrences → bookable slots. Pure functions: no queries, no clock.
+
+Availability is kept in the organisation's local time: occurrences are expanded as naive local
+datetimes (so "Monday 9:00" stays 9:00 after a daylight-saving change) and only then given the zone.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    starts_at: datetime  # aware, UTC
+    ends_at: datetime
+    practitioner_id: int
+    availability_id: int | None = None
+
+
+def _aware(local_naive, zone):
+    # For a time that does not exist (the skipped hour in March) zoneinfo moves it forward; for one that
+    # exists twice (October) fold=0 picks the first, summer-time one.
+    return local_naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def occurrence_days(availability, first_day, last_day):
+    """Local dates on which `availability` happens, between first_day and last_day inclusive."""
+    if not availability.rrule:
+        return [availability.date] if first_day <= availability.date <= last_day else []
+    start = datetime.combine(availability.date, time(0, 0))
+    rule = rrulestr(f"RRULE:{availability.rrule}", dtstart=start, forceset=True)
+    if availability.repeat_until:
+        last_day = min(last_day, availability.repeat_until)
+    skipped = set(availability.exceptions or [])
+    window_start = datetime.combine(max(first_day, availability.date), time(0, 0))
+    window_end = datetime.combine(last_day, time(23, 59, 59))
+    return [
+        occurrence.date()
+        for occurrence in rule.between(window_start, window_end, inc=True)
+        if occurrence.date().isoformat() not in skipped
+    ]
+
+
+def occurrences(availability, zone, first_day, last_day):
+    """(start, end) in UTC for each occurrence between the two local dates."""
+    result = []
+    for day in occurrence_days(availability, first_day, last_day):
+        start = _aware(datetime.combine(day, availability.start_time), zone)
+        end = _aware(datetime.combine(day, availability.end_time), zone)
+        if end > start:
+            result.append((start, end))
+    return result
+
+
+def slots_in(start, end, consult_minutes, break_minutes):
+    """Start times that fit a whole consult: 2 h of 20 + 10 minutes gives 4 slots."""
+    step = timedelta(minutes=consult_minutes + break_minutes)
+    length = timedelta(minutes=consult_minutes)
+    cursor = start
+    while cursor + length <= end:
+        yield cursor, cursor + length
+        cursor += step
+
+
+def free_slots(availabilities, booked, zone, first_day: date, last_day: date, now):
+    """Bookable slots of `availabilities` between two local dates, minus booked ones and past ones.
+
+    `booked` maps practitioner id → set of booked start times (aware). Returns sorted Slots.
+    """
+    result = []
+    for availability in availabilities:
+        taken = booked.get(availability.practitioner_id, ())
+        for start, end in occurrences(availability, zone, first_day, last_day):
+            for slot_start, slot_end in slots_in(start, end, availability.consult_minutes, availability.break_minutes):
+                if slot_start <= now or slot_start in taken:
+                    continue
+                result.append(Slot(slot_start, slot_end, availability.practitioner_id, availability.pk))
+    result.sort()
+    return result
+
+
+def covering_availability(availabilities, zone, starts_at):
+    """The availability whose slots include `starts_at` exactly, or None."""
+    local_day = starts_at.astimezone(zone).date()
+    for availability in availabilities:
+        for start, end in occurrences(availability, zone, local_day, local_day):
+            for slot_start, _ in slots_in(start, end, availability.consult_minutes, availability.break_minutes):
+                if slot_start == starts_at:
+                    return availability
+    return None

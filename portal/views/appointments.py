@@ -1,0 +1,160 @@
+"""Appointments in the portal: list, today, new, detail, reschedule, cancel, quick consult (F-APPT)."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from consult import selectors, services
+from consult.forms import AppointmentForm, CancelForm, RescheduleForm
+from consult.models import AppointmentStatus
+from orgs.forms import add_service_errors
+
+from ..access import member_required
+
+
+def _appointment_or_404(request, appointment_id):
+    appointment = selectors.appointment_for(request.membership, appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
+
+
+@member_required
+def today(request):
+    member = request.membership
+    appointments = list(selectors.todays_appointments(member))
+    zone = selectors.zone_of(request.organization)
+    return render(request, "portal/appointments/today.html", {
+        "appointments": appointments,
+        "today": timezone.localdate(timezone=zone),
+        "legend": sorted({(a.department.name, a.department.colour) for a in appointments if a.department}),
+    })
+
+
+@member_required
+def appointment_list(request):
+    member = request.membership
+    show = request.GET.get("show", "upcoming")
+    appointments = selectors.appointments_for(member)
+    now = timezone.now()
+    if show == "past":
+        appointments = appointments.filter(starts_at__lt=now).order_by("-starts_at")
+    elif show == "cancelled":
+        appointments = appointments.filter(status=AppointmentStatus.CANCELLED).order_by("-starts_at")
+    else:
+        show = "upcoming"
+        appointments = appointments.filter(starts_at__gte=now - timedelta(hours=1),
+                                           status=AppointmentStatus.SCHEDULED).order_by("starts_at")
+    return render(request, "portal/appointments/list.html",
+                  {"appointments": appointments[:200], "show": show})
+
+
+@member_required
+def appointment_create(request):
+    member = request.membership
+    initial = {"practitioner": request.GET.get("practitioner", member.pk), "client": request.GET.get("client")}
+    if request.GET.get("date"):
+        initial["date"] = request.GET["date"]
+    form = AppointmentForm(request.POST or None, member=member, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.appointment_create(
+                member=member, client=data["client"], practitioner=data["practitioner"],
+                department=data.get("department"), starts_at=data["starts_at"],
+                duration_minutes=data["duration_minutes"], client_number=data["client_number"],
+                personal_message=data["personal_message"], guests=list(data["guests"]), request=request,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if request.organization.do_not_send_emails:
+                messages.success(request, _("Appointment saved. Emails are off: share the links below yourself."))
+            else:
+                messages.success(request, _("Appointment saved; the client has been emailed their link."))
+            return redirect("portal:appointment_detail", appointment.pk)
+    return render(request, "portal/appointments/form.html", {"form": form})
+
+
+@member_required
+def appointment_detail(request, appointment_id):
+    member = request.membership
+    appointment = _appointment_or_404(request, appointment_id)
+    zone = selectors.zone_of(request.organization)
+    local_start = appointment.starts_at.astimezone(zone)
+    participants = list(appointment.participants.select_related("person"))
+    show_links = request.organization.do_not_send_emails or request.GET.get("links") == "1"
+    return render(request, "portal/appointments/detail.html", {
+        "appointment": appointment,
+        "participants": [(p, services.participant_link(p) if show_links else "") for p in participants],
+        "show_links": show_links,
+        "deliveries": appointment.deliveries.all()[:20],
+        "reschedule_form": RescheduleForm(organization=request.organization, initial={
+            "date": local_start.date(), "time": local_start.time(), "duration_minutes": appointment.duration_minutes,
+        }),
+        "cancel_form": CancelForm(),
+        "editable": appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at,
+        "member": member,
+    })
+
+
+@member_required
+@require_POST
+def appointment_reschedule(request, appointment_id):
+    appointment = _appointment_or_404(request, appointment_id)
+    form = RescheduleForm(request.POST, organization=request.organization)
+    if form.is_valid():
+        try:
+            services.appointment_reschedule(member=request.membership, appointment=appointment,
+                                            starts_at=form.cleaned_data["starts_at"],
+                                            duration_minutes=form.cleaned_data["duration_minutes"], request=request)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except PermissionDenied:
+            raise Http404
+        else:
+            messages.success(request, _("The appointment has been moved; everyone received a new link."))
+            return redirect("portal:appointment_detail", appointment.pk)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect("portal:appointment_detail", appointment.pk)
+
+
+@member_required
+@require_POST
+def appointment_cancel(request, appointment_id):
+    appointment = _appointment_or_404(request, appointment_id)
+    form = CancelForm(request.POST)
+    form.is_valid()
+    try:
+        services.appointment_cancel(member=request.membership, appointment=appointment,
+                                    message=form.cleaned_data.get("message", ""), request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except PermissionDenied:
+        raise Http404
+    else:
+        messages.success(request, _("The appointment has been cancelled and the client has been told."))
+    return redirect("portal:appointment_detail", appointment.pk)
+
+
+@member_required
+@require_POST
+def quick_consult(request, client_id):
+    client = selectors.client_for(request.membership, client_id)
+    if client is None:
+        raise Http404
+    try:
+        appointment = services.quick_consult_create(member=request.membership, client=client, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("portal:client_detail", client.pk)
+    messages.success(request, _("Quick consult started; the client has been emailed a link to join now."))
+    return redirect("portal:appointment_detail", appointment.pk)
