@@ -48,4 +48,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf var/db.sqlite3 var/q2.sqlite3 var/test.sqlite3 var/mail var/media
+	rm -rf var/db.sqlite3 var/q2.sqlite3 var/test-*.sqlite3 var/mail var/media

@@ -10,6 +10,7 @@ from orgs.models import Department
 from .models import Availability, Client, EmailSet, EmailTemplate, ParticipantGroup
 from .placeholders import PLACEHOLDERS, unknown_placeholders
 from .services import departments_for_appointments, practitioners_for
+from .slots import normalise_rrule
 
 
 class DateInput(forms.DateInput):
@@ -105,7 +106,8 @@ class AvailabilityForm(forms.ModelForm):
         data = super().clean()
         repeat = data.get("repeat")
         if repeat == "custom":
-            if not data.get("rrule"):
+            data["rrule"] = normalise_rrule(data.get("rrule"))
+            if not data["rrule"] and "rrule" not in self.errors:
                 self.add_error("rrule", _("Enter the rule, for example FREQ=WEEKLY;BYDAY=MO."))
         elif repeat and data.get("date"):
             weekday = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][data["date"].weekday()]

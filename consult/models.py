@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs.scoping import OrgScopedManager
 
+from .slots import validate_rrule
+
 
 class ParticipantGroup(models.Model):
     """Groups of external participants the organisation defines, e.g. "Family" or "Home care"."""
@@ -103,7 +105,7 @@ class Availability(models.Model):
     start_time = models.TimeField(_("from"))
     end_time = models.TimeField(_("until"))
     rrule = models.CharField(
-        _("repeats"), max_length=200, blank=True,
+        _("repeats"), max_length=200, blank=True, validators=[validate_rrule],
         help_text=_("Empty for once; otherwise an RFC 5545 rule such as FREQ=WEEKLY;BYDAY=MO."),
     )
     repeat_until = models.DateField(_("repeat until"), null=True, blank=True)

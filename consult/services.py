@@ -7,7 +7,6 @@ sends its emails only after the transaction has committed.
 import zoneinfo
 from datetime import timedelta
 
-from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,6 +32,7 @@ from .models import (
     ParticipantRole,
     RetiredLink,
 )
+from .slots import normalise_rrule
 
 CLIENT_FIELDS = ("initials", "first_name", "last_name", "date_of_birth", "email", "phone", "client_number",
                  "department", "language")
@@ -105,28 +105,13 @@ def client_record_viewed(*, member, client, request=None):
 
 # --- availability -------------------------------------------------------------------------------
 
-def _validate_rrule(availability):
-    if not availability.rrule:
-        return
-    rule = availability.rrule.strip().upper()
-    if rule.startswith("RRULE:"):
-        rule = rule[len("RRULE:"):]
-    if "DTSTART" in rule or "\n" in rule:
-        raise ValidationError({"rrule": _("Give only the rule, for example FREQ=WEEKLY;BYDAY=MO.")})
-    try:
-        rrulestr(f"RRULE:{rule}")
-    except (ValueError, TypeError):
-        raise ValidationError({"rrule": _("This is not a valid repeat rule, for example FREQ=WEEKLY;BYDAY=MO.")})
-    availability.rrule = rule
-
-
 @transaction.atomic
 def availability_save(*, member, availability, request=None):
     practitioner = availability.practitioner
     if not policy.can_manage_agenda(member, practitioner):
         raise PermissionDenied
     availability.organization = member.organization
-    _validate_rrule(availability)
+    availability.rrule = normalise_rrule(availability.rrule)
     availability.full_clean()
     if availability.repeat_until and availability.repeat_until < availability.date:
         raise ValidationError({"repeat_until": _("The repeat must end after it starts.")})
@@ -357,8 +342,19 @@ def default_participant_groups_create(*, organization):
 
 def practitioners_for(member):
     """Colleagues `member` may make appointments for (active practitioners and admins with departments)."""
-    queryset = policy.visible_employees(member, Membership.objects.select_related("user")).filter(is_active=True)
-    return [m for m in queryset if policy.can_schedule_for(member, m)]
+    queryset = policy.visible_employees(member, Membership.objects.select_related("user", "organization")).filter(
+        is_active=True
+    )
+    # Practitioners first; admins who also see clients (a GP running a small practice) after them.
+    members = sorted(queryset, key=lambda m: (m.role != "practitioner", m.user.last_name, m.user.first_name))
+    return [m for m in members if policy.can_schedule_for(member, m)]
+
+
+def default_practitioner(member):
+    """Whose agenda a screen starts with: one's own as a practitioner, else the first practitioner."""
+    if member.role == "practitioner" or member.pk is None:
+        return member
+    return next((m for m in practitioners_for(member) if m.role == "practitioner"), member)
 
 
 def departments_for_appointments(member):

@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 UTC = ZoneInfo("UTC")
 
@@ -19,6 +21,25 @@ class Slot:
     ends_at: datetime
     practitioner_id: int
     availability_id: int | None = None
+
+
+def normalise_rrule(text):
+    rule = (text or "").strip().upper()
+    return rule[len("RRULE:"):] if rule.startswith("RRULE:") else rule
+
+
+def validate_rrule(value):
+    """A repeat rule as RFC 5545 writes it (FREQ=WEEKLY;BYDAY=MO), nothing else."""
+    rule = normalise_rrule(value)
+    if not rule:
+        return
+    message = _("This is not a valid repeat rule, for example FREQ=WEEKLY;BYDAY=MO.")
+    if "DTSTART" in rule or "\n" in rule or "FREQ=" not in rule:
+        raise ValidationError(message, code="invalid_rrule")
+    try:
+        rrulestr(f"RRULE:{rule}", dtstart=datetime(2000, 1, 1))
+    except (ValueError, TypeError):
+        raise ValidationError(message, code="invalid_rrule") from None
 
 
 def _aware(local_naive, zone):
@@ -88,7 +109,7 @@ def covering_availability(availabilities, zone, starts_at):
     local_day = starts_at.astimezone(zone).date()
     for availability in availabilities:
         for start, end in occurrences(availability, zone, local_day, local_day):
-            for slot_start, _ in slots_in(start, end, availability.consult_minutes, availability.break_minutes):
+            for slot_start, _slot_end in slots_in(start, end, availability.consult_minutes, availability.break_minutes):
                 if slot_start == starts_at:
                     return availability
     return None

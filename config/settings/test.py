@@ -1,5 +1,7 @@
 """make test (SQLite, in-memory layer) and .ci/run's second pass (DATABASE_URL + REDIS_URL)."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES
 
@@ -13,8 +15,12 @@ DATABASES.pop("q2", None)
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 if "orm" in Q_CLUSTER:
     Q_CLUSTER["orm"] = "default"
+# One test database per test process, so that runs started side by side do not destroy each other's.
+_run = os.getpid()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: browser tests serve from a thread that needs to see committed rows.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_run}.sqlite3")}  # noqa: F405
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True  # the in-process ASGI server of the browser tests serves static files unbuilt

@@ -23,9 +23,12 @@ def _practitioner(request):
     """The agenda being looked at: the member's own, or a colleague's they may manage."""
     member = request.membership
     wanted = request.GET.get("practitioner") or request.POST.get("practitioner")
-    if not wanted or str(wanted) == str(member.pk):
+    if str(wanted) == str(member.pk):
         return member
-    for colleague in services.practitioners_for(member):
+    colleagues = services.practitioners_for(member)
+    if not wanted:
+        return services.default_practitioner(member)
+    for colleague in colleagues:
         if str(colleague.pk) == str(wanted):
             return colleague
     raise Http404

@@ -58,7 +58,8 @@ def appointment_list(request):
 @member_required
 def appointment_create(request):
     member = request.membership
-    initial = {"practitioner": request.GET.get("practitioner", member.pk), "client": request.GET.get("client")}
+    initial = {"practitioner": request.GET.get("practitioner") or services.default_practitioner(member).pk,
+               "client": request.GET.get("client")}
     if request.GET.get("date"):
         initial["date"] = request.GET["date"]
     form = AppointmentForm(request.POST or None, member=member, initial=initial)

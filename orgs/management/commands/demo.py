@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from consult.demo import consult_demo
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, org_create
@@ -109,3 +110,4 @@ class Command(BaseCommand):
                 user = membership.user
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
+        consult_demo(organization)
