@@ -14,6 +14,7 @@ from wagtail.documents.models import AbstractDocument, DocumentQuerySet
 from wagtail.fields import RichTextField
 from wagtail.images.models import AbstractImage, AbstractRendition, Image, ImageQuerySet
 from wagtail.models import Page
+from wagtail.search import index
 from wagtail.url_routing import RouteResult
 
 from orgs.scoping import OrgScopedManager
@@ -53,6 +54,7 @@ class OrgImage(OrganizationMedia, AbstractImage):  # noqa: DJ008 - __str__ from 
     # Wagtail's "description" is the image's alternative text. Tags are left out: taggit's tags are
     # shared by the whole installation, so one organisation's tag names would show in another's.
     admin_form_fields = tuple(f for f in Image.admin_form_fields if f != "tags")
+    search_fields = [*AbstractImage.search_fields, index.FilterField("organization")]
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(ImageQuerySet))
 
     class Meta(AbstractImage.Meta):
@@ -69,6 +71,7 @@ class OrgRendition(AbstractRendition):
 
 class OrgDocument(OrganizationMedia, AbstractDocument):  # noqa: DJ008 - __str__ from AbstractDocument
     admin_form_fields = ("title", "file", "collection")
+    search_fields = [*AbstractDocument.search_fields, index.FilterField("organization")]
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(DocumentQuerySet))
 
     class Meta(AbstractDocument.Meta):

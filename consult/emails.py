@@ -6,6 +6,7 @@ Every send is recorded as an EmailDelivery; a failure is recorded and reported t
 
 import logging
 import zoneinfo
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, send_mail
@@ -54,7 +55,7 @@ def placeholder_values(appointment, participant, language):
     local_start = appointment.starts_at.astimezone(zone)
     with translation.override(language):
         date_text = formats.date_format(local_start, "DATE_FORMAT")
-        time_text = formats.time_format(local_start, "TIME_FORMAT")
+        time_text = formats.time_format(local_start, "H:i")  # 24-hour everywhere; no "2 p.m.." in a sentence
     practitioner = appointment.practitioner.user.get_full_name() if appointment.practitioner_id else ""
     if practitioner:
         welcome_from = f"{organization.address_form(language)} {appointment.practitioner.user.last_name}".strip()
@@ -94,7 +95,7 @@ def calendar_invitation(appointment, *, summary, link, cancelled=False):
         event.add("url", link)
         event.add("location", link)
         event.add("description", link)
-    organizer = vCalAddress(f"mailto:{organization.contact_email or settings.DEFAULT_FROM_EMAIL}")
+    organizer = vCalAddress(f"mailto:{organization.contact_email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}")
     organizer.params["cn"] = vText(organization.name)
     event.add("organizer", organizer)
     calendar.add_component(event)
@@ -175,7 +176,7 @@ def failure_recipients(appointment):
 def report_failure(delivery):
     """Tell the department admin (else the organisation admins) which address failed and why (F-APPT-9)."""
     appointment = delivery.appointment
-    if appointment is None:
+    if appointment is None or not appointment.organization.notify_bounces:
         return
     zone = zoneinfo.ZoneInfo(appointment.organization.time_zone)
     for member in failure_recipients(appointment):
@@ -197,3 +198,19 @@ def report_failure(delivery):
             send_mail(subject, body, None, [user.email])
         except Exception:  # noqa: BLE001 - a failing report must not hide the original failure
             logger.exception("Could not report a failed email to %s", user.email)
+
+
+def bounce_record(*, organization, address, reason):
+    """A bounce reported later by the mail provider: mark the newest email to `address` and report it."""
+    delivery = (
+        EmailDelivery.objects.with_scopes_disabled()
+        .filter(organization=organization, to__iexact=address, status=DeliveryStatus.SENT)
+        .select_related("appointment__organization").order_by("-created_at").first()
+    )
+    if delivery is None:
+        return None
+    delivery.status = DeliveryStatus.BOUNCED
+    delivery.error = reason[:1000]
+    delivery.save(update_fields=["status", "error", "updated_at"])
+    report_failure(delivery)
+    return delivery

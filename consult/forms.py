@@ -185,6 +185,13 @@ class RescheduleForm(forms.Form):
         return data
 
 
+class DetailsForm(forms.Form):
+    client_number = forms.CharField(label=_("Client number"), max_length=60, required=False)
+    personal_message = forms.CharField(label=_("Personal message"), required=False,
+                                       widget=forms.Textarea(attrs={"rows": 3}),
+                                       help_text=_("When you change it, the client gets an updated email."))
+
+
 class CancelForm(forms.Form):
     message = forms.CharField(label=_("Message to the client (optional)"), required=False,
                               widget=forms.Textarea(attrs={"rows": 3}))

@@ -122,9 +122,10 @@ def bookable_slots(organization, practitioners, first_day, last_day, *, now=None
     start, _ = day_bounds(organization, first_day)
     _, end = day_bounds(organization, last_day)
     booked = {}
-    for practitioner_id, starts_at in Appointment.objects.with_scopes_disabled().filter(
-        practitioner_id__in=practitioner_ids, status=AppointmentStatus.SCHEDULED, starts_at__gte=start,
-        starts_at__lt=end,
-    ).values_list("practitioner_id", "starts_at"):
-        booked.setdefault(practitioner_id, set()).add(starts_at)
+    # From a day early: a long appointment late the evening before can reach into the first day.
+    for practitioner_id, starts_at, minutes in Appointment.objects.with_scopes_disabled().filter(
+        practitioner_id__in=practitioner_ids, status=AppointmentStatus.SCHEDULED,
+        starts_at__gte=start - timedelta(days=1), starts_at__lt=end,
+    ).values_list("practitioner_id", "starts_at", "duration_minutes"):
+        booked.setdefault(practitioner_id, []).append((starts_at, starts_at + timedelta(minutes=minutes)))
     return free_slots(availabilities, booked, zone_of(organization), first_day, last_day, now or timezone.now())

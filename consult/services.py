@@ -80,9 +80,13 @@ def client_create(*, member, is_external=False, groups=(), request=None, **field
 
 @transaction.atomic
 def client_update(*, member, client, changes, groups=None, request=None):
-    if not policy.can_view_client(member, client):
+    # Visibility is decided on the record as stored, not on the edited copy (which could name another department).
+    stored = Client.objects.with_scopes_disabled().filter(pk=client.pk, organization_id=member.organization_id).first()
+    if stored is None or not policy.can_view_client(member, stored):
         raise PermissionDenied
     _check_department(member, client.department)
+    if groups is not None and any(g.organization_id != member.organization_id for g in groups):
+        raise ValidationError({"groups": _("Choose groups of your own organisation.")})
     with organization_scope(member.organization):
         client.full_clean()
         client.save()
@@ -148,6 +152,10 @@ def _check_target(member, practitioner, department):
     organization = member.organization
     if practitioner is None and department is None:
         raise ValidationError({"practitioner": _("Choose a practitioner.")})
+    if department is not None and (
+        department.organization_id != organization.pk or not policy.can_view_department(member, department)
+    ):
+        raise ValidationError({"department": _("Choose one of your own departments.")})
     if practitioner is not None:
         if not policy.can_schedule_for(member, practitioner):
             raise ValidationError({"practitioner": _("You cannot make appointments for this practitioner.")})
@@ -303,13 +311,18 @@ def appointment_update_details(*, member, appointment, personal_message, client_
         changes["personal_message"] = [appointment.personal_message, personal_message]
     if client_number != appointment.client_number:
         changes["client_number"] = [appointment.client_number, client_number]
+    if not changes:
+        return appointment
     appointment.personal_message = personal_message
     appointment.client_number = client_number
+    appointment.ical_sequence += 1
     with organization_scope(member.organization):
-        appointment.save(update_fields=["personal_message", "client_number"])
-    if changes:
-        audit_record(organization=member.organization, actor=member.user, action="appointment.update",
-                     target=appointment, changes=changes, request=request)
+        appointment.save(update_fields=["personal_message", "client_number", "ical_sequence"])
+        participants = list(appointment.participants.all())
+    audit_record(organization=member.organization, actor=member.user, action="appointment.update",
+                 target=appointment, changes=changes, request=request)
+    if "personal_message" in changes:  # the client hears about what they can read; links stay the same
+        _on_commit_send(appointment, EmailKind.RESCHEDULE, participants[:1])
     return appointment
 
 

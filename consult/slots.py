@@ -4,6 +4,7 @@ Availability is kept in the organisation's local time: occurrences are expanded 
 datetimes (so "Monday 9:00" stays 9:00 after a daylight-saving change) and only then given the zone.
 """
 
+from bisect import bisect_left
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -92,24 +93,48 @@ def slots_in(start, end, consult_minutes, break_minutes):
         cursor += step
 
 
-def free_slots(availabilities, booked, zone, first_day: date, last_day: date, now):
-    """Bookable slots of `availabilities` between two local dates, minus booked ones and past ones.
+class Booked:
+    """A practitioner's booked intervals, answering "does [start, end) overlap any?" in O(log n)."""
 
-    `booked` maps practitioner id → set of booked start times (aware). Returns sorted Slots.
+    def __init__(self, intervals):
+        intervals = sorted(intervals)
+        self.starts = [start for start, _end in intervals]
+        self.max_ends = []  # the latest end among the intervals that start at or before each position
+        latest = None
+        for _start, end in intervals:
+            latest = end if latest is None or end > latest else latest
+            self.max_ends.append(latest)
+
+    def overlaps(self, start, end):
+        position = bisect_left(self.starts, end)  # intervals that start before this one ends
+        return position > 0 and self.max_ends[position - 1] > start
+
+
+NOTHING_BOOKED = Booked(())
+
+
+def free_slots(availabilities, booked, zone, first_day: date, last_day: date, now):
+    """Bookable slots of `availabilities` between two local dates, minus past ones and any that overlap a
+    booked appointment (a 40-minute appointment at 9:00 also takes the 9:20 slot).
+
+    `booked` maps practitioner id → Booked (or an iterable of (start, end) intervals). Returns sorted Slots.
     """
     now = now.astimezone(UTC)
     result = []
     append = result.append
     for availability in availabilities:
-        taken = booked.get(availability.practitioner_id, ())
+        taken = booked.get(availability.practitioner_id, NOTHING_BOOKED)
+        if not isinstance(taken, Booked):
+            taken = booked[availability.practitioner_id] = Booked(taken)
         practitioner_id, availability_id = availability.practitioner_id, availability.pk
         step = timedelta(minutes=availability.consult_minutes + availability.break_minutes)
         length = timedelta(minutes=availability.consult_minutes)
         for start, end in occurrences(availability, zone, first_day, last_day):
             cursor, last_start = start, end - length
             while cursor <= last_start:
-                if cursor > now and cursor not in taken:
-                    append(Slot(cursor, cursor + length, practitioner_id, availability_id))
+                slot_end = cursor + length
+                if cursor > now and not taken.overlaps(cursor, slot_end):
+                    append(Slot(cursor, slot_end, practitioner_id, availability_id))
                 cursor += step
     result.sort()
     return result

@@ -70,7 +70,7 @@ class EmployeeEditForm(forms.ModelForm):
         if self.shared_user:
             for name in ("first_name", "last_name"):
                 self.fields[name].disabled = True
-                self.fields[name].help_text = _("This person also works elsewhere; they change their name themselves.")
+                self.fields[name].help_text = _("Employees change their own name in My profile.")
 
     def save(self, commit=True):
         membership = super().save(commit=False)

@@ -102,48 +102,62 @@ class OrganizationAccessMiddleware:
 
 
 # Admin areas that are the platform's, not an organisation's: on an organisation host they do not exist.
+# Tags are one namespace for the whole installation, and page privacy lists every organisation's groups.
 PLATFORM_ONLY_ADMIN_PATHS = re.compile(
     r"^/admin/(sites|users|groups|workflows|workflow_tasks|workflow_history|redirects|locales|collections|"
-    r"reports|settings|organisations)(/|$)"
+    r"reports|settings|organisations|tag-autocomplete|pages/\d+/privacy|bulk/cms/org(image|document)/add_tags)(/|$)"
 )
+# Organisation content: platform staff reach it only through remote support on the organisation's host,
+# where it is scoped and audited.
+ORGANIZATION_ONLY_ADMIN_PATHS = re.compile(r"^/admin/(pages|images|documents|choose-page|bulk/(wagtailcore|cms))(/|$)")
 PAGE_ID_KWARGS = ("page_id", "parent_page_id", "page_to_move_id", "destination_id", "page_pk")
-PAGE_ID_QUERY_PARAMS = ("child_of", "descendant_of", "parent_page_id", "id")
+# Request fields through which Wagtail's page views, choosers, bulk actions and API name pages.
+PAGE_ID_FIELDS = ("id", "child_of", "descendant_of", "parent_page_id", "new_parent_page", "chooser", "destination")
+PAGE_PATHS = ("/admin/pages/", "/admin/bulk/wagtailcore/page/", "/admin/choose-page/", "/admin/api/main/pages/")
 
 
 class AdminTenantGuardMiddleware:
     """Another organisation's page in the admin is a 404, never a 403 that confirms it exists.
 
     Images, documents and our own models are scoped by their managers; Wagtail's Page model is not,
-    so every admin URL that names a page is checked against the organisation's tree here.
+    so every admin URL or form field that names a page is checked against the organisation's tree here.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        organization = getattr(request, "organization", None)
+        if organization is None and request.path.startswith("/documents/"):
+            raise Http404  # documents belong to organisations and are served on their hosts only
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.path.startswith("/admin/"):
+            return None
         organization = getattr(request, "organization", None)
-        if organization is None or not request.path.startswith("/admin/"):
+        if organization is None:
+            if ORGANIZATION_ONLY_ADMIN_PATHS.match(request.path):
+                raise Http404
             return None
         if PLATFORM_ONLY_ADMIN_PATHS.match(request.path):
             raise Http404
-        page_ids = [view_kwargs[name] for name in PAGE_ID_KWARGS if name in view_kwargs]
-        match = request.resolver_match
-        is_page_api = match is not None and "wagtailadmin_api" in match.namespaces
-        names_pages = is_page_api or request.path.startswith(("/admin/bulk/wagtailcore/page/", "/admin/choose-page/"))
-        if is_page_api and "pk" in view_kwargs:
-            page_ids.append(view_kwargs["pk"])
-        if names_pages or page_ids:
-            for param in PAGE_ID_QUERY_PARAMS:
-                page_ids.extend(v for v in request.GET.getlist(param) if v.isdigit())
+        page_ids = [str(view_kwargs[name]) for name in PAGE_ID_KWARGS if name in view_kwargs]
+        if request.path.startswith("/admin/api/main/pages/") and "pk" in view_kwargs:
+            page_ids.append(str(view_kwargs["pk"]))
+        if request.path.startswith(PAGE_PATHS):
+            for data in (request.GET, request.POST):
+                for field in PAGE_ID_FIELDS:
+                    page_ids.extend(value for value in data.getlist(field) if value != "")
         if page_ids and not pages_belong_to(organization, page_ids):
             raise Http404
         return None
 
 
 def pages_belong_to(organization, page_ids):
+    """True when every id is written plainly (no "+4", " 4") and names a page in the organisation's tree."""
+    if not all(isinstance(i, str) and i.isascii() and i.isdigit() for i in page_ids):
+        return False
     ids = {int(i) for i in page_ids}
     root = organization.root_page
     found = Page.objects.filter(pk__in=ids).descendant_of(root, inclusive=True).count()

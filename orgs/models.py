@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import OrgScopedManager
@@ -136,9 +137,11 @@ class Organization(models.Model):
     # --- appointments and messages ---
     consult_link_opens_minutes = models.PositiveIntegerField(
         _("link opens (minutes before the start)"), default=60, validators=[MaxValueValidator(24 * 60)],
+        help_text=_("Before this, the client's link shows when the waiting room opens."),
     )
     consult_link_closes_minutes = models.PositiveIntegerField(
         _("link closes (minutes after the start)"), default=60, validators=[MaxValueValidator(24 * 60)],
+        help_text=_("After this, the client's link says it has expired and asks them to contact you."),
     )
     force_start = models.BooleanField(
         _("force-start appointments"), default=False,
@@ -182,7 +185,9 @@ class Organization(models.Model):
         _("disclaimer before the waiting room"), default=False,
         help_text=_("Clients must accept the text below before they enter the waiting room."),
     )
-    disclaimer_text = models.TextField(_("disclaimer text"), blank=True)
+    disclaimer_text = models.TextField(
+        _("disclaimer text"), blank=True, help_text=_("Shown when the disclaimer switch above is on."),
+    )
     explainer_video_url = models.URLField(
         _("explainer video in the waiting room"), blank=True, help_text=_("A video link shown to waiting clients."),
     )
@@ -371,6 +376,7 @@ AUDIT_ACTIONS = {
     "department.delete": _("Department deleted"),
     "employee.create": _("Employee added"),
     "employee.update": _("Employee changed"),
+    "employee.invite": _("Invitation sent again"),
     "profile.update": _("Own profile changed"),
     "remote_support.sign_in": _("Platform support signed in"),
     "client.create": _("Client added"),
@@ -394,6 +400,16 @@ AUDIT_ACTIONS = {
     "participantgroup.update": _("Participant group changed"),
     "participantgroup.delete": _("Participant group deleted"),
 }
+
+
+def _model_fields(model_name):
+    """Fields of the model an audit row names (by model name), for readable labels; {} when unknown."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.model_name == model_name:
+            return {f.name: f for f in model._meta.get_fields() if hasattr(f, "verbose_name")}
+    return {}
 
 
 class AuditEvent(models.Model):
@@ -428,12 +444,25 @@ class AuditEvent(models.Model):
         return AUDIT_ACTIONS.get(self.action, self.action)
 
     def changes_summary(self):
-        def shown(value):
+        """"Strictly segregated departments: no → yes" in the reader's language, from the stored raw values."""
+        fields = _model_fields(self.target_type)
+
+        def shown(field, value):
             if value in (None, "", []):
                 return "—"
-            return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            if isinstance(value, bool):
+                return str(_("yes") if value else _("no"))
+            if isinstance(value, list):
+                return ", ".join(map(str, value))
+            choices = dict(getattr(field, "flatchoices", None) or ())
+            return str(choices.get(value, value))
 
-        return "; ".join(f"{field}: {shown(old)} → {shown(new)}" for field, (old, new) in self.changes.items())[:400]
+        parts = []
+        for name, (old, new) in self.changes.items():
+            field = fields.get(name)
+            label = capfirst(field.verbose_name) if field is not None else name.replace("_", " ")
+            parts.append(f"{label}: {shown(field, old)} → {shown(field, new)}")
+        return "; ".join(parts)[:500]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

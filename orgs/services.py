@@ -32,6 +32,12 @@ ORG_ADMIN_MODEL_PERMISSIONS = [
     ("orgs", "add_membership"), ("orgs", "change_membership"), ("orgs", "view_membership"),
     ("orgs", "view_auditevent"),
     ("orgs", "change_organization"),
+    ("consult", "add_emailset"), ("consult", "change_emailset"), ("consult", "delete_emailset"),
+    ("consult", "view_emailset"),
+    ("consult", "add_emailtemplate"), ("consult", "change_emailtemplate"), ("consult", "delete_emailtemplate"),
+    ("consult", "view_emailtemplate"),
+    ("consult", "add_participantgroup"), ("consult", "change_participantgroup"),
+    ("consult", "delete_participantgroup"), ("consult", "view_participantgroup"),
 ]
 
 class PlanLimitError(ValidationError):
@@ -107,7 +113,7 @@ def org_create(*, name, subdomain, max_users=10, plan_name="Standard", actor=Non
     organization.admins_group = Group.objects.create(name=f"{subdomain}: {_('organisation admins')}")
     organization.department_admins_group = Group.objects.create(name=f"{subdomain}: {_('department admins')}")
     organization.save()
-    _grant_group_permissions(organization)
+    group_permissions_sync(organization)
     with translation.override(organization.default_language):
         organization_created.send(sender=Organization, organization=organization)
     audit_record(organization=organization, actor=actor, action="organization.create", target=organization)
@@ -118,19 +124,20 @@ def _permission(app_label, codename):
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def _grant_group_permissions(organization):
+def group_permissions_sync(organization):
+    """Give the organisation's groups their permissions (idempotent: also brings older organisations up to date)."""
     admins, dept_admins = organization.admins_group, organization.department_admins_group
     admins.permissions.add(*[_permission(app, code) for app, code in ORG_ADMIN_MODEL_PERMISSIONS])
     for codename in ORG_ADMIN_PAGE_PERMISSIONS:
-        GroupPagePermission.objects.create(
+        GroupPagePermission.objects.get_or_create(
             group=admins, page=organization.root_page, permission=_permission("wagtailcore", codename)
         )
     for app, codename in ORG_ADMIN_COLLECTION_PERMISSIONS:
-        GroupCollectionPermission.objects.create(
+        GroupCollectionPermission.objects.get_or_create(
             group=admins, collection=organization.collection, permission=_permission(app, codename)
         )
     for app, codename in DEPARTMENT_ADMIN_COLLECTION_PERMISSIONS:
-        GroupCollectionPermission.objects.create(
+        GroupCollectionPermission.objects.get_or_create(
             group=dept_admins, collection=organization.collection, permission=_permission(app, codename)
         )
 
@@ -184,6 +191,19 @@ def department_delete(*, department, actor, request=None):
         department.delete()
 
 
+@transaction.atomic
+def invitation_resend(*, membership, actor, request=None):
+    """A new invitation: a fresh set-password link (when the person has not chosen a password yet)."""
+    if not membership.is_active:
+        raise ValidationError(_("Reactivate the employee before inviting them again."))
+    from accounts.services import invitation_send
+
+    new_user = not membership.user.has_usable_password()
+    audit_record(organization=membership.organization, actor=actor, action="employee.invite", target=membership,
+                 request=request)
+    transaction.on_commit(lambda: invitation_send(membership=membership, new_user=new_user))
+
+
 # --- employees --------------------------------------------------------------------------------
 
 def _active_member_count(organization):
@@ -220,6 +240,8 @@ def employee_create(
     org = Organization.objects.select_for_update().get(pk=organization.pk)
     email = User.objects.normalize_email(email).strip()
     user = User.objects.filter(email__iexact=email).first()
+    if user is not None and user.is_superuser:
+        raise ValidationError({"email": _("This address cannot be used for an employee.")})
     if user is not None and Membership.objects.with_scopes_disabled().filter(organization=org, user=user).exists():
         raise ValidationError({"email": _("This person is already an employee of your organisation.")})
     if any(d.organization_id != org.pk for d in departments):

@@ -14,6 +14,8 @@ from .views.admin import (
 )
 
 # Menu items that belong to the platform, never to an organisation admin.
+# On the platform's own host: organisation content is reached only through remote support.
+ORGANIZATION_CONTENT_MENU_ITEMS = {"explorer", "images", "documents"}
 PLATFORM_MENU_ITEMS = {
     "reports", "help", "sites", "collections", "users", "groups", "workflows", "workflow-tasks", "redirects",
     "locales",
@@ -45,8 +47,8 @@ def register_package_item():
 def _prune(request, menu_items):
     # Our own items decide for themselves (OrganizationMenuItem, PlatformMenuItem); Wagtail's
     # platform-wide items are removed by their fixed names.
-    if request.organization is not None:
-        menu_items[:] = [item for item in menu_items if item.name not in PLATFORM_MENU_ITEMS]
+    hidden = PLATFORM_MENU_ITEMS if request.organization is not None else ORGANIZATION_CONTENT_MENU_ITEMS
+    menu_items[:] = [item for item in menu_items if item.name not in hidden]
 
 
 @hooks.register("construct_main_menu")
@@ -118,3 +120,10 @@ _scope_page_filters()
 def account_profile_item(request):
     # Name, phone, photo and password live in one place, the portal's My profile (allauth underneath).
     return {"url": reverse("portal:profile"), "label": _("My profile"), "help_text": _("Name, phone, photo, language")}
+
+
+@hooks.register("construct_homepage_summary_items", order=1000)  # after Wagtail adds its items
+def no_content_summary_on_the_platform_host(request, summary_items):
+    # Page, image and document counts link into organisation content, which the platform host does not serve.
+    if request.organization is None:
+        summary_items.clear()

@@ -24,4 +24,6 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/reschedule/", appointments.appointment_reschedule,
          name="appointment_reschedule"),
     path("appointments/<int:appointment_id>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
+    path("appointments/<int:appointment_id>/details/", appointments.appointment_details,
+         name="appointment_details"),
 ]

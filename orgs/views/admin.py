@@ -8,9 +8,13 @@ import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
+from wagtail.admin import messages
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
@@ -19,6 +23,7 @@ from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, TitleColu
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import Button
 
 from .. import policy, selectors, services
 from ..forms import (
@@ -170,6 +175,11 @@ class EmployeeCreateView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormEr
 
 
 class EmployeeEditView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErrors, generic.EditView):
+    @cached_property
+    def header_more_buttons(self):
+        return [*super().header_more_buttons, Button(_("Send a new invitation"), icon_name="mail", priority=40,
+                                                     url=reverse("employee_invite", args=[self.object.pk]))]
+
     def save_instance(self):
         membership = self.form.save(commit=False)
         changes = services.changed_fields(self.form)
@@ -180,8 +190,32 @@ class EmployeeEditView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErro
         return membership
 
 
-def user_email(membership):
-    return membership.user.email
+class EmployeeInviteView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
+    """Send a new invitation (GET asks, POST sends): for a link that expired or an email that got lost."""
+
+    template_name = "orgs/admin/invite.html"
+    page_title = gettext_lazy("Send a new invitation")
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, pk, **kwargs):
+        require_org_admin(request)
+        self.membership = Membership.objects.select_related("user", "organization").filter(pk=pk).first()
+        if self.membership is None:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "membership": self.membership}
+
+    def post(self, request, *args, **kwargs):
+        try:
+            services.invitation_resend(membership=self.membership, actor=request.user, request=request)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("A new invitation has been sent to %(email)s.") % {
+                "email": self.membership.user.email})
+        return redirect("employees:edit", self.membership.pk)
 
 
 class EmployeeViewSet(OrganizationViewSetMixin, ModelViewSet):
@@ -461,6 +495,7 @@ class OrganizationViewSet(ModelViewSet):
 
 def admin_urls():
     return [
+        path("employees/<int:pk>/invite/", EmployeeInviteView.as_view(), name="employee_invite"),
         path("organisation/", OrganizationSettingsView.as_view(), name="org_settings"),
         path("package/", PackageView.as_view(), name="org_package"),
     ]

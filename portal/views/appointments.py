@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consult import selectors, services
-from consult.forms import AppointmentForm, CancelForm, RescheduleForm
+from consult.forms import AppointmentForm, CancelForm, DetailsForm, RescheduleForm
 from consult.models import AppointmentStatus
 from orgs.forms import add_service_errors
 
@@ -100,6 +100,8 @@ def appointment_detail(request, appointment_id):
             "date": local_start.date(), "time": local_start.time(), "duration_minutes": appointment.duration_minutes,
         }),
         "cancel_form": CancelForm(),
+        "details_form": DetailsForm(initial={"client_number": appointment.client_number,
+                                             "personal_message": appointment.personal_message}),
         "editable": appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at,
         "member": member,
     })
@@ -125,6 +127,24 @@ def appointment_reschedule(request, appointment_id):
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
+    return redirect("portal:appointment_detail", appointment.pk)
+
+
+@member_required
+@require_POST
+def appointment_details(request, appointment_id):
+    appointment = _appointment_or_404(request, appointment_id)
+    form = DetailsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.appointment_update_details(member=request.membership, appointment=appointment,
+                                                request=request, **form.cleaned_data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except PermissionDenied:
+            raise Http404
+        else:
+            messages.success(request, _("The appointment has been updated."))
     return redirect("portal:appointment_detail", appointment.pk)
 
 

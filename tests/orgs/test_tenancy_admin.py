@@ -54,15 +54,20 @@ def foreign_urls(org):
             f"/admin/api/main/pages/{page.pk}/",
             f"/admin/api/main/pages/?child_of={page.pk}",
             f"/admin/bulk/wagtailcore/page/delete/?id={page.pk}",
+            f"/admin/bulk/wagtailcore/page/delete/?id=%2B{page.pk}",
+            f"/admin/bulk/wagtailcore/page/unpublish/?id=%20{page.pk}",
+            f"/admin/bulk/wagtailcore/page/move/?id={page.pk}%20",
         ]
     urls += [
         f"/admin/images/{image.pk}/",
         f"/admin/images/{image.pk}/delete/",
-        f"/admin/images/{image.pk}/usage/",
-        f"/admin/images/chooser/{image.pk}/",
+        f"/admin/images/usage/{image.pk}/",
+        f"/admin/images/chooser/chosen/{image.pk}/",
+        f"/admin/api/main/images/{image.pk}/",
         f"/admin/documents/edit/{document.pk}/",
         f"/admin/documents/delete/{document.pk}/",
-        f"/admin/documents/chooser/{document.pk}/",
+        f"/admin/documents/chooser/chosen/{document.pk}/",
+        f"/admin/employees/{org.people['gp'].pk}/invite/",
         f"/documents/{document.pk}/leaflet.pdf",
         f"/admin/departments/edit/{department.pk}/",
         f"/admin/departments/delete/{department.pk}/",
@@ -102,6 +107,11 @@ def test_own_object_urls_work_for_the_admin(alpha):
         "/admin/organisation/",
         "/admin/package/",
         "/admin/audit/",
+        "/admin/images/?q=logo",
+        "/admin/documents/?q=leaflet",
+        "/admin/images/chooser/results/?q=logo",
+        f"/admin/api/main/images/{image.pk}/",
+        f"/admin/employees/{employee.pk}/invite/",
     ]:
         assert client.get(url).status_code == 200, url
 
@@ -175,3 +185,67 @@ def test_platform_staff_manage_organisations_on_the_platform_host(alpha, superus
 def test_practitioner_sent_from_admin_home_to_portal(alpha):
     response = signed_in_client(alpha.people["gp"].user, alpha).get("/admin/")
     assert response.status_code == 302 and response["Location"] == "/portal/"
+
+
+def test_page_ids_in_form_fields_are_checked_too(alpha, beta):
+    """A copy or bulk move naming another organisation's page as destination reveals nothing."""
+    client = signed_in_client(beta.people["admin"].user, beta)
+    own = beta.root_page.get_children().first().get_children().first()
+    foreign = alpha.root_page
+    response = client.post(f"/admin/pages/{own.pk}/copy/", {"new_title": "X", "new_slug": "x",
+                                                             "new_parent_page": foreign.pk})
+    assert response.status_code == 404 and "Alpha" not in response.content.decode()
+    response = client.post(f"/admin/bulk/wagtailcore/page/move/?id={own.pk}", {"chooser": foreign.pk})
+    assert response.status_code == 404 and "Alpha" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", [
+    "/admin/tag-autocomplete/?term=pat",
+    "/admin/bulk/cms/orgimage/add_tags/?id=1",
+    "/admin/bulk/cms/orgdocument/add_tags/?id=1",
+])
+def test_installation_wide_tags_are_not_offered(alpha, path):
+    assert signed_in_client(alpha.people["admin"].user, alpha).get(path).status_code == 404
+
+
+def test_page_privacy_which_lists_every_groups_is_not_offered(alpha):
+    main = alpha.root_page.get_children().first()
+    assert signed_in_client(alpha.people["admin"].user, alpha).get(f"/admin/pages/{main.pk}/privacy/").status_code \
+        == 404
+
+
+def test_login_email_cannot_be_changed_by_its_user(alpha, beta):
+    client = signed_in_client(beta.people["gp"].user, beta)
+    assert client.get("/accounts/email/").status_code == 404
+    response = client.post("/accounts/email/", {"action_add": "", "email": "new.doctor@alpha.test"})
+    assert response.status_code == 404
+    assert client.get("/accounts/confirm-email/abc/").status_code == 404
+    beta.people["gp"].user.refresh_from_db()
+    assert beta.people["gp"].user.email == "gp@beta.test"
+
+
+def test_platform_staff_reach_organisation_content_only_through_remote_support(alpha, superuser):
+    media_for(alpha)
+    client = signed_in_client(superuser, None)
+    for path in ("/admin/pages/", f"/admin/pages/{alpha.root_page.pk}/edit/", "/admin/images/", "/admin/documents/",
+                 "/admin/choose-page/", "/documents/1/leaflet.pdf"):
+        assert client.get(path).status_code == 404, path
+    html = client.get("/admin/").content.decode()
+    assert 'href="/admin/images/"' not in html
+    assert host_client(None).get("/documents/1/leaflet.pdf").status_code == 404
+
+
+def test_wagtail_starter_workflow_and_groups_are_gone(alpha):
+    from django.contrib.auth.models import Group
+    from wagtail.models import WorkflowPage
+
+    assert not WorkflowPage.objects.exists()
+    assert not Group.objects.filter(name__in=["Moderators", "Editors"]).exists()
+    main = alpha.root_page.get_children().first()
+    html = signed_in_client(alpha.people["admin"].user, alpha).get(f"/admin/pages/{main.pk}/edit/").content.decode()
+    assert "Submit to" not in html
+
+
+def test_wagtail_account_page_leads_employees_to_my_profile(alpha):
+    response = signed_in_client(alpha.people["admin"].user, alpha).get("/admin/account/")
+    assert response.status_code == 302 and response["Location"] == "/portal/profile/"

@@ -8,7 +8,7 @@ from django.db import transaction
 from consult.demo import consult_demo
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
-from orgs.services import department_create, employee_create, org_create
+from orgs.services import department_create, employee_create, group_permissions_sync, org_create
 
 User = get_user_model()
 DEMO_PASSWORD = "openconsult-demo"
@@ -93,6 +93,7 @@ class Command(BaseCommand):
             fields = dict(spec["fields"])
             organization = org_create(name=spec["name"], subdomain=spec["subdomain"],
                                       max_users=fields.pop("max_users"), **fields)
+        group_permissions_sync(organization)
         with organization_scope(organization):
             departments = {d.name: d for d in Department.objects.all()}
             for name, colour in spec["departments"]:
