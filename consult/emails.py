@@ -184,11 +184,11 @@ def report_failure(delivery):
         with translation.override(user.language or appointment.organization.default_language):
             subject = _("An appointment email could not be delivered")
             body = _(
-                "The %(kind)s email for the appointment on %(when)s could not be delivered to %(address)s.\n\n"
-                "Reason: %(reason)s\n\nCheck the address with the client and send the email again from the "
-                "appointment in the portal: %(url)s"
+                "The “%(kind)s” email for the appointment on %(when)s could not be delivered to %(address)s.\n\n"
+                "Reason: %(reason)s\n\nCheck the address with the client and correct it in their record. The "
+                "appointment, with the client's personal link to pass on, is in the portal: %(url)s"
             ) % {
-                "kind": delivery.get_kind_display().lower(),
+                "kind": delivery.get_kind_display(),
                 "when": formats.date_format(appointment.starts_at.astimezone(zone), "DATETIME_FORMAT"),
                 "address": delivery.to,
                 "reason": delivery.error or _("unknown"),

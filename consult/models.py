@@ -100,7 +100,8 @@ class Availability(models.Model):
 
     organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     practitioner = models.ForeignKey("orgs.Membership", on_delete=models.CASCADE, related_name="availabilities")
-    kind = models.CharField(_("for"), max_length=10, choices=AvailabilityKind.choices, default=AvailabilityKind.BOOKING)
+    kind = models.CharField(_("kind of hours"), max_length=10, choices=AvailabilityKind.choices,
+                            default=AvailabilityKind.BOOKING)
     date = models.DateField(_("date"), help_text=_("The first day."))
     start_time = models.TimeField(_("from"))
     end_time = models.TimeField(_("until"))

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -122,6 +123,10 @@ def appointment_reschedule(request, appointment_id):
         except PermissionDenied:
             raise Http404
         else:
+            if request.organization.do_not_send_emails:
+                messages.success(request, _("The appointment has been moved. Emails are off: share the new links "
+                                            "below yourself; the old ones no longer work."))
+                return redirect(reverse("portal:appointment_detail", args=[appointment.pk]) + "?links=1")
             messages.success(request, _("The appointment has been moved; everyone received a new link."))
             return redirect("portal:appointment_detail", appointment.pk)
     for errors in form.errors.values():
@@ -162,7 +167,11 @@ def appointment_cancel(request, appointment_id):
     except PermissionDenied:
         raise Http404
     else:
-        messages.success(request, _("The appointment has been cancelled and the client has been told."))
+        if request.organization.do_not_send_emails:
+            messages.success(request, _("The appointment has been cancelled. Emails are off: please tell the "
+                                        "client yourself."))
+        else:
+            messages.success(request, _("The appointment has been cancelled and the client has been told."))
     return redirect("portal:appointment_detail", appointment.pk)
 
 
@@ -177,5 +186,8 @@ def quick_consult(request, client_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("portal:client_detail", client.pk)
+    if request.organization.do_not_send_emails:
+        messages.success(request, _("Quick consult started. Emails are off: give the client the link below."))
+        return redirect(reverse("portal:appointment_detail", args=[appointment.pk]) + "?links=1")
     messages.success(request, _("Quick consult started; the client has been emailed a link to join now."))
     return redirect("portal:appointment_detail", appointment.pk)
