@@ -100,6 +100,8 @@ def client_update(*, member, client, changes, groups=None, request=None):
 
 def client_record_viewed(*, member, client, request=None):
     """Every view of a client's record is logged: who, when, which client, acting for whom."""
+    if not policy.can_view_client(member, client):
+        raise PermissionDenied
     acting_for = ""
     if getattr(member, "is_platform_staff", False):
         acting_for = _("remote support")
@@ -282,6 +284,7 @@ def appointment_reschedule(*, member, appointment, starts_at, duration_minutes=N
                          changes={"starts_at": [old.isoformat(), starts_at.isoformat()]})
             _on_commit_send(appointment, EmailKind.RESCHEDULE, participants)
     except IntegrityError:
+        appointment.refresh_from_db()  # the caller's object shows what is stored, not the refused change
         raise SlotTakenError({"starts_at": _("This time has just been booked by someone else; choose another.")})
     return appointment
 
