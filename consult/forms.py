@@ -127,7 +127,14 @@ class AppointmentForm(forms.Form):
     department = forms.ModelChoiceField(label=_("Or a department"), queryset=Department.objects.none(),
                                         required=False,
                                         help_text=_("Any practitioner of the department can take the client in."))
-    client = forms.ModelChoiceField(label=_("Client"), queryset=Client.objects.none())
+    client = forms.ModelChoiceField(label=_("Client"), queryset=Client.objects.none(), required=False,
+                                    help_text=_("Or fill in a new client below."))
+    new_initials = forms.CharField(label=_("New client: initials"), max_length=20, required=False)
+    new_last_name = forms.CharField(label=_("New client: last name"), max_length=120, required=False)
+    new_date_of_birth = forms.DateField(label=_("New client: date of birth"), required=False, widget=DateInput())
+    new_email = forms.EmailField(label=_("New client: email"), required=False)
+    new_language = forms.ChoiceField(label=_("New client: language"), required=False,
+                                     choices=[("", "—")] + list(Client._meta.get_field("language").choices))
     date = forms.DateField(label=_("Date"), widget=DateInput())
     time = forms.TimeField(label=_("Time"), widget=TimeInput())
     duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=5, max_value=480, initial=20)
@@ -160,6 +167,14 @@ class AppointmentForm(forms.Form):
         data = super().clean()
         practitioner = self.practitioners.get(data.get("practitioner") or "")
         data["practitioner"] = practitioner
+        new_fields = ("new_initials", "new_last_name", "new_date_of_birth", "new_email")
+        if not data.get("client"):
+            if not any(data.get(name) for name in new_fields):
+                self.add_error("client", _("Choose a client, or fill in a new one."))
+            else:
+                for name in new_fields:
+                    if not data.get(name) and name not in self.errors:
+                        self.add_error(name, _("Needed for a new client."))
         if practitioner is None and not data.get("department"):
             self.add_error("practitioner", _("Choose a practitioner."))
         if data.get("date") and data.get("time"):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -67,12 +68,16 @@ def appointment_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            appointment = services.appointment_create(
-                member=member, client=data["client"], practitioner=data["practitioner"],
-                department=data.get("department"), starts_at=data["starts_at"],
-                duration_minutes=data["duration_minutes"], client_number=data["client_number"],
-                personal_message=data["personal_message"], guests=list(data["guests"]), request=request,
-            )
+            with transaction.atomic():  # a new client is kept only if the appointment is made too
+                client = data["client"] or services.client_create(
+                    member=member, initials=data["new_initials"], last_name=data["new_last_name"],
+                    date_of_birth=data["new_date_of_birth"], email=data["new_email"],
+                    language=data["new_language"] or request.organization.default_language,
+                    department=data.get("department") or (data["practitioner"].departments.first()
+                                                           if data["practitioner"] else None),
+                    request=request,
+                )
+                appointment = _create(member, client, data, request)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -82,6 +87,14 @@ def appointment_create(request):
                 messages.success(request, _("Appointment saved; the client has been emailed their link."))
             return redirect("portal:appointment_detail", appointment.pk)
     return render(request, "portal/appointments/form.html", {"form": form})
+
+
+def _create(member, client, data, request):
+    return services.appointment_create(
+        member=member, client=client, practitioner=data["practitioner"], department=data.get("department"),
+        starts_at=data["starts_at"], duration_minutes=data["duration_minutes"], client_number=data["client_number"],
+        personal_message=data["personal_message"], guests=list(data["guests"]), request=request,
+    )
 
 
 @member_required

@@ -202,3 +202,22 @@ def test_appointment_pages_of_other_organisations_are_404(alpha, beta, django_ca
     assert client.post(f"/portal/appointments/{foreign.pk}/reschedule/", {}).status_code == 404
     foreign.refresh_from_db()
     assert foreign.status == AppointmentStatus.SCHEDULED
+
+
+def test_new_appointment_with_a_new_client_keeps_both_or_neither(alpha, django_capture_on_commit_callbacks):
+    gp = alpha.people["gp"]
+    client = signed_in_client(alpha.people["deptadmin"].user, alpha)
+    form = {"practitioner": gp.pk, "client": "", "new_initials": "T.", "new_last_name": "Tuin",
+            "new_date_of_birth": "1999-09-09", "new_email": "tuin@example.com", "new_language": "en",
+            "date": NOW.date().isoformat(), "time": "15:00", "duration_minutes": "20"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/portal/appointments/new/", form).status_code == 302
+    assert mail.outbox[-1].to == ["tuin@example.com"] and mail.outbox[-1].subject.startswith("Your video")
+    # Same time again with another new client: the appointment is refused, so that client is not kept either.
+    refused = client.post("/portal/appointments/new/", form | {"new_last_name": "Boom", "new_email": "b@example.com"})
+    assert refused.status_code == 200 and "already has an appointment" in refused.content.decode()
+    with scopes_disabled():
+        assert Client.objects.filter(last_name="Tuin").count() == 1
+        assert not Client.objects.filter(last_name="Boom").exists()
+    incomplete = client.post("/portal/appointments/new/", form | {"new_email": "", "time": "16:00"})
+    assert "new_email" in incomplete.context["form"].errors
