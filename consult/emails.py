@@ -76,7 +76,7 @@ def placeholder_values(appointment, participant, language):
     }
 
 
-def calendar_invitation(appointment, *, summary, link, cancelled=False):
+def calendar_invitation(appointment, *, summary, link, cancelled=False, attendee=None):
     organization = appointment.organization
     zone = zoneinfo.ZoneInfo(organization.time_zone)
     calendar = Calendar()
@@ -98,6 +98,11 @@ def calendar_invitation(appointment, *, summary, link, cancelled=False):
     organizer = vCalAddress(f"mailto:{organization.contact_email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]}")
     organizer.params["cn"] = vText(organization.name)
     event.add("organizer", organizer)
+    if attendee:
+        address = vCalAddress(f"mailto:{attendee.email}")
+        address.params["cn"] = vText(attendee.display_name)
+        address.params["role"] = vText("REQ-PARTICIPANT")
+        event.add("attendee", address)
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
@@ -122,7 +127,8 @@ def build_message(appointment, participant, kind):
     cancelled = kind == EmailKind.CANCELLATION
     method = "CANCEL" if cancelled else "REQUEST"
     invitation = calendar_invitation(
-        appointment, summary=subject, link="" if cancelled else values["consult_deeplink"], cancelled=cancelled
+        appointment, summary=subject, link="" if cancelled else values["consult_deeplink"], cancelled=cancelled,
+        attendee=person,
     )
     message.attach("invite.ics", invitation, f"text/calendar; method={method}; charset=UTF-8")
     return message

@@ -1,5 +1,5 @@
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +27,18 @@ class TimeInput(forms.TimeInput):
         super().__init__(format="%H:%M", **kwargs)
 
 
+def local_start(day, at, organization):
+    """The instant of a local date and time, refusing the hour skipped when clocks go forward."""
+    zone = zoneinfo.ZoneInfo(organization.time_zone)
+    moment = datetime.combine(day, at, tzinfo=zone)
+    if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        raise forms.ValidationError(
+            _("%(time)s does not exist on this day: the clocks go forward. Choose another time.")
+            % {"time": at.strftime("%H:%M")}
+        )
+    return moment
+
+
 class ClientForm(forms.ModelForm):
     groups = forms.ModelMultipleChoiceField(
         label=_("Groups"), queryset=ParticipantGroup.objects.none(), required=False,
@@ -47,12 +59,17 @@ class ClientForm(forms.ModelForm):
     def __init__(self, *args, member, external=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.member = member
+        visible = policy.visible_departments(member, Department.objects.all())
         self.fields["department"] = forms.ModelChoiceField(
-            label=_("Department"), required=False,
-            queryset=policy.visible_departments(member, Department.objects.all()),
-            initial=self.instance.department_id,
+            label=_("Department"), required=False, queryset=visible, initial=self.instance.department_id,
         )
-        if member.organization.strict_departments and not policy.sees_whole_organization(member):
+        stored = self.instance.department_id
+        if stored and not visible.filter(pk=stored).exists():
+            # One's own client in another department (strict segregation): it stays where it is.
+            self.fields["department"].queryset = Department.objects.filter(pk=stored)
+            self.fields["department"].disabled = True
+            self.fields["department"].help_text = _("Only someone who sees both departments can move this client.")
+        elif member.organization.strict_departments and not policy.sees_whole_organization(member):
             self.fields["department"].required = True
         self.fields["date_of_birth"].required = not external
         if external:
@@ -178,8 +195,10 @@ class AppointmentForm(forms.Form):
         if practitioner is None and not data.get("department"):
             self.add_error("practitioner", _("Choose a practitioner."))
         if data.get("date") and data.get("time"):
-            zone = zoneinfo.ZoneInfo(self.member.organization.time_zone)
-            data["starts_at"] = datetime.combine(data["date"], data["time"], tzinfo=zone)
+            try:
+                data["starts_at"] = local_start(data["date"], data["time"], self.member.organization)
+            except forms.ValidationError as error:
+                self.add_error("time", error)
         return data
 
 
@@ -195,8 +214,10 @@ class RescheduleForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("date") and data.get("time"):
-            zone = zoneinfo.ZoneInfo(self.organization.time_zone)
-            data["starts_at"] = datetime.combine(data["date"], data["time"], tzinfo=zone)
+            try:
+                data["starts_at"] = local_start(data["date"], data["time"], self.organization)
+            except forms.ValidationError as error:
+                self.add_error("time", error)
         return data
 
 

@@ -30,7 +30,8 @@ STALE_CLAIM = timedelta(minutes=15)
 
 
 def reminder_key(participant):
-    return f"reminder:{participant.pk}"
+    # Per participant and start time: a moved appointment gets its own reminder on its new day.
+    return f"reminder:{participant.pk}:{participant.appointment.starts_at:%Y%m%dT%H%M}"
 
 
 def send_due_reminders(*, now=None):
@@ -51,16 +52,12 @@ def send_due_reminders(*, now=None):
             ).select_related("organization", "practitioner__user", "department")
             participants = AppointmentParticipant.objects.filter(appointment__in=appointments).select_related(
                 "person", "appointment"
-            ).exclude(pk__in=_already_reminded())
+            )
             for participant in participants:
                 delivery = deliver(appointment=participant.appointment, participant=participant,
                                    kind=EmailKind.REMINDER, once_key=reminder_key(participant))
                 sent += delivery is not None and delivery.status == DeliveryStatus.SENT
     return sent
-
-
-def _already_reminded():
-    return EmailDelivery.objects.filter(kind=EmailKind.REMINDER).values("participant_id")
 
 
 def _resend_stale_claims(now):

@@ -5,7 +5,7 @@ sends its emails only after the transaction has committed.
 """
 
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -84,7 +84,8 @@ def client_update(*, member, client, changes, groups=None, request=None):
     stored = Client.objects.with_scopes_disabled().filter(pk=client.pk, organization_id=member.organization_id).first()
     if stored is None or not policy.can_view_client(member, stored):
         raise PermissionDenied
-    _check_department(member, client.department)
+    if client.department_id != stored.department_id:  # moving a client needs sight of where it goes
+        _check_department(member, client.department)
     if groups is not None and any(g.organization_id != member.organization_id for g in groups):
         raise ValidationError({"groups": _("Choose groups of your own organisation.")})
     with organization_scope(member.organization):
@@ -168,6 +169,14 @@ def _check_target(member, practitioner, department):
             raise ValidationError({"department": _("Choose one of your own departments.")})
 
 
+def _lock_agenda(practitioner):
+    """Serialise bookings per practitioner: the overlap check and the insert then happen one at a time.
+    (The unique constraint only catches identical starts; a 40-minute appointment at 8:00 and one at 8:20
+    would otherwise both pass the check under concurrency on PostgreSQL.)"""
+    if practitioner is not None:
+        Membership.objects.with_scopes_disabled().select_for_update().filter(pk=practitioner.pk).exists()
+
+
 def _check_free(practitioner, starts_at, duration, exclude=None):
     if practitioner is None:
         return
@@ -207,6 +216,7 @@ def appointment_create(
     Raises ValidationError (nothing written) for a bad target, client, time or a taken slot.
     """
     organization = member.organization
+    starts_at = starts_at.astimezone(UTC)
     _check_target(member, practitioner, department)
     if client.organization_id != organization.pk or not policy.can_view_client(member, client):
         raise ValidationError({"client": _("Choose one of your clients.")})
@@ -217,6 +227,7 @@ def appointment_create(
         raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
     try:
         with transaction.atomic(), organization_scope(organization):
+            _lock_agenda(practitioner)
             _check_free(practitioner, starts_at, duration_minutes)
             appointment = Appointment(
                 organization=organization, practitioner=practitioner,
@@ -235,7 +246,7 @@ def appointment_create(
                 client.practitioners.add(practitioner.user)
             audit_record(organization=organization, actor=member.user, action="appointment.create",
                          target=appointment, request=request,
-                         changes={"starts_at": [None, starts_at.isoformat()], "client": [None, str(client)]})
+                         changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk]})
             _on_commit_send(appointment, EmailKind.CONFIRMATION, participants)
     except IntegrityError:
         # Two requests raced for the same slot; the database let exactly one in.
@@ -245,6 +256,8 @@ def appointment_create(
 
 def quick_consult_create(*, member, client, guests=(), request=None):
     """A consult that starts now with the member as practitioner (F-APPT-7)."""
+    if member.pk is None:
+        raise ValidationError(_("Only employees of the organisation hold consults."))
     return appointment_create(
         member=member, client=client, practitioner=member, starts_at=timezone.now().replace(microsecond=0),
         guests=guests, kind=AppointmentKind.QUICK, request=request,
@@ -252,21 +265,27 @@ def quick_consult_create(*, member, client, guests=(), request=None):
 
 
 def _editable(member, appointment):
-    if not policy.can_view_appointment(member, appointment):
+    if not policy.can_change_appointment(member, appointment):
         raise PermissionDenied
-    if appointment.status != AppointmentStatus.SCHEDULED:
+    if appointment.status != AppointmentStatus.SCHEDULED or appointment.anonymised_at:
         raise ValidationError(_("This appointment is cancelled or over and cannot be changed."))
+    if appointment.ends_at < timezone.now():
+        raise ValidationError(_("This appointment is over and cannot be changed."))
 
 
 def appointment_reschedule(*, member, appointment, starts_at, duration_minutes=None, request=None):
     """Move an appointment: old links stop working (with a clear message), everyone gets new ones."""
     _editable(member, appointment)
+    starts_at = starts_at.astimezone(UTC)
     if starts_at < timezone.now() - timedelta(minutes=5):
         raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
-    old = appointment.starts_at
+    old, old_duration = appointment.starts_at, appointment.duration_minutes
     duration = duration_minutes or appointment.duration_minutes
+    if starts_at == old and duration == old_duration:
+        return appointment  # nothing moves: no new links, no emails
     try:
         with transaction.atomic(), organization_scope(member.organization):
+            _lock_agenda(appointment.practitioner)
             _check_free(appointment.practitioner, starts_at, duration, exclude=appointment)
             appointment.starts_at = starts_at
             appointment.duration_minutes = duration
@@ -281,7 +300,8 @@ def appointment_reschedule(*, member, appointment, starts_at, duration_minutes=N
                 participant.save(update_fields=["token_nonce", "token_hash"])
             audit_record(organization=member.organization, actor=member.user, action="appointment.reschedule",
                          target=appointment, request=request,
-                         changes={"starts_at": [old.isoformat(), starts_at.isoformat()]})
+                         changes={"starts_at": [old.isoformat(), starts_at.isoformat()],
+                                  "duration_minutes": [old_duration, duration]})
             _on_commit_send(appointment, EmailKind.RESCHEDULE, participants)
     except IntegrityError:
         appointment.refresh_from_db()  # the caller's object shows what is stored, not the refused change
@@ -309,11 +329,12 @@ def appointment_cancel(*, member, appointment, message="", request=None):
 @transaction.atomic
 def appointment_update_details(*, member, appointment, personal_message, client_number, request=None):
     _editable(member, appointment)
+    # The audit log says what changed, not the text: it outlives anonymisation.
     changes = {}
     if personal_message != appointment.personal_message:
-        changes["personal_message"] = [appointment.personal_message, personal_message]
+        changes["personal_message"] = [None, "changed"]
     if client_number != appointment.client_number:
-        changes["client_number"] = [appointment.client_number, client_number]
+        changes["client_number"] = [None, "changed"]
     if not changes:
         return appointment
     appointment.personal_message = personal_message
@@ -368,9 +389,10 @@ def practitioners_for(member):
 
 def default_practitioner(member):
     """Whose agenda a screen starts with: one's own as a practitioner, else the first practitioner."""
-    if member.role == "practitioner" or member.pk is None:
+    if member.role == "practitioner" and member.pk is not None:
         return member
-    return next((m for m in practitioners_for(member) if m.role == "practitioner"), member)
+    fallback = member if member.pk is not None else None
+    return next((m for m in practitioners_for(member) if m.role == "practitioner"), fallback)
 
 
 def departments_for_appointments(member):

@@ -10,6 +10,7 @@ from .models import AppointmentParticipant, AppointmentStatus, RetiredLink
 from .selectors import zone_of
 
 SESSION_PARTICIPANT = "consult_participant"
+SESSION_TOKEN = "consult_token_hash"
 
 
 @never_cache
@@ -25,6 +26,7 @@ def link(request, token):
         return render(request, "consult/link_state.html", {"state": "replaced"}, status=410)
     request.session.cycle_key()
     request.session[SESSION_PARTICIPANT] = participant.pk
+    request.session[SESSION_TOKEN] = hashed  # a moved appointment gives new links; this one then stops too
     return redirect("consult:appointment")
 
 
@@ -42,6 +44,8 @@ def appointment(request):
     )
     if participant is None:
         return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
+    if request.session.get(SESSION_TOKEN) != participant.token_hash:
+        return render(request, "consult/link_state.html", {"state": "replaced"}, status=410)
     appointment = participant.appointment
     organization = request.organization
     zone = zone_of(organization)

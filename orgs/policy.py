@@ -165,6 +165,15 @@ def can_view_appointment(member, appointment):
     )
 
 
+def can_change_appointment(member, appointment):
+    """Move, cancel or edit: only in agendas `member` may book in (seeing an appointment is not enough)."""
+    if not can_view_appointment(member, appointment):
+        return False
+    if appointment.practitioner_id is None:
+        return member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN)
+    return can_schedule_for(member, appointment.practitioner)
+
+
 def can_schedule_for(member, practitioner):
     """May `member` put appointments (and availability) in `practitioner`'s agenda?"""
     if practitioner is None or practitioner.organization_id != member.organization_id or not practitioner.is_active:

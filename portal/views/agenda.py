@@ -23,11 +23,14 @@ def _practitioner(request):
     """The agenda being looked at: the member's own, or a colleague's they may manage."""
     member = request.membership
     wanted = request.GET.get("practitioner") or request.POST.get("practitioner")
-    if str(wanted) == str(member.pk):
+    if wanted and member.pk is not None and str(wanted) == str(member.pk):
         return member
     colleagues = services.practitioners_for(member)
     if not wanted:
-        return services.default_practitioner(member)
+        practitioner = services.default_practitioner(member)
+        if practitioner is None:
+            raise Http404
+        return practitioner
     for colleague in colleagues:
         if str(colleague.pk) == str(wanted):
             return colleague

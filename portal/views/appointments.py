@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from consult import selectors, services
 from consult.forms import AppointmentForm, CancelForm, DetailsForm, RescheduleForm
 from consult.models import AppointmentStatus
+from orgs import policy
 from orgs.forms import add_service_errors
 
 from ..access import member_required
@@ -60,7 +61,8 @@ def appointment_list(request):
 @member_required
 def appointment_create(request):
     member = request.membership
-    initial = {"practitioner": request.GET.get("practitioner") or services.default_practitioner(member).pk,
+    default = services.default_practitioner(member)
+    initial = {"practitioner": request.GET.get("practitioner") or (default.pk if default else None),
                "client": request.GET.get("client")}
     if request.GET.get("date"):
         initial["date"] = request.GET["date"]
@@ -103,6 +105,8 @@ def appointment_detail(request, appointment_id):
     appointment = _appointment_or_404(request, appointment_id)
     zone = selectors.zone_of(request.organization)
     local_start = appointment.starts_at.astimezone(zone)
+    if appointment.client is not None:  # the page shows the client's name and address: a record view
+        services.client_record_viewed(member=member, client=appointment.client, request=request)
     participants = list(appointment.participants.select_related("person"))
     show_links = request.organization.do_not_send_emails or request.GET.get("links") == "1"
     return render(request, "portal/appointments/detail.html", {
@@ -116,7 +120,8 @@ def appointment_detail(request, appointment_id):
         "cancel_form": CancelForm(),
         "details_form": DetailsForm(initial={"client_number": appointment.client_number,
                                              "personal_message": appointment.personal_message}),
-        "editable": appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at,
+        "editable": appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at
+        and appointment.ends_at > timezone.now() and policy.can_change_appointment(member, appointment),
         "member": member,
     })
 

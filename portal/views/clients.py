@@ -76,6 +76,8 @@ def client_detail(request, client_id):
 def client_edit(request, client_id):
     member = request.membership
     client = _client_or_404(request, client_id)
+    if request.method == "GET":
+        services.client_record_viewed(member=member, client=client, request=request)
     form = ClientForm(request.POST or None, instance=client, member=member, external=client.is_external)
     if request.method == "POST" and form.is_valid():
         changes = changed_fields(form)

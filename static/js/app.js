@@ -1,8 +1,5 @@
 // Small progressive enhancements shared by every page; everything works without them.
-document.addEventListener("change", (event) => {
-  const field = event.target;
-  if (field.matches("select[data-autosubmit]") && field.form) field.form.requestSubmit();
-});
+// (Selects do not submit on change: keyboard users move through options with the arrow keys.)
 
 // A free slot button fills the appointment form's time field.
 document.addEventListener("click", (event) => {
