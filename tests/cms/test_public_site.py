@@ -57,3 +57,13 @@ def test_fourth_follow_up_page_is_not_offered(alpha):
     for n in range(2):
         main.add_child(instance=FollowUpPage(title=f"Extra {n}", slug=f"extra-{n}"))
     assert not FollowUpPage.can_create_at(main)
+
+
+def test_page_links_to_another_organisation_render_without_an_address(alpha, beta):
+    """A rich-text link naming another organisation's page id must not reveal that page's address."""
+    foreign = alpha.root_page.get_children().first().get_children().first()  # alpha's "How it works"
+    main = beta.root_page.get_children().first().specific
+    main.body = f'<p><a linktype="page" id="{foreign.pk}">see also</a></p>'
+    main.save_revision().publish()
+    html = host_client(beta).get("/").content.decode()
+    assert "<a>see also</a>" in html and "alpha.localhost" not in html
