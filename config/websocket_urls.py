@@ -1,3 +1,10 @@
-"""WebSocket routes. The waiting room and consultation room consumers (consult/consumers/) join here."""
+"""WebSocket routes. Consumers decide access from the host and the session, never from the URL."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from consult.consumers.waiting import PatientWaitingConsumer, StaffWaitingConsumer
+
+websocket_urlpatterns = [
+    path("ws/waiting/patient/", PatientWaitingConsumer.as_asgi()),
+    path("ws/waiting/staff/", StaffWaitingConsumer.as_asgi()),
+]

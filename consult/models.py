@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orgs.scoping import OrgScopedManager
@@ -253,6 +254,39 @@ class RetiredLink(models.Model):
 
     def __str__(self):
         return f"retired link of {self.appointment_id}"
+
+
+class WaitingStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLED = "called", _("Called in")
+    LEFT = "left", _("Left")
+
+
+class WaitingEntry(models.Model):
+    """Someone in a waiting room. Presence lives here (channel groups cannot list their members); the
+    patient's socket keeps `last_seen_at` fresh, and reopening the tab finds the same entry, so the place
+    in the queue is kept."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="waiting_entries")
+    participant = models.OneToOneField(AppointmentParticipant, on_delete=models.CASCADE, related_name="waiting")
+    status = models.CharField(max_length=10, choices=WaitingStatus.choices, default=WaitingStatus.WAITING)
+    entered_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    connected = models.BooleanField(default=True)
+    called_at = models.DateTimeField(null=True, blank=True)
+    called_by = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        ordering = ["entered_at"]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self):
+        return f"{self.participant} ({self.status})"
 
 
 class EmailKind(models.TextChoices):

@@ -56,7 +56,8 @@ def appointment(request):
         state = "too_late"
     else:
         state = window.state(timezone.now())
-    return render(request, "consult/link_state.html", {
+    template = "consult/waiting_room.html" if state == links.Window.OPEN else "consult/link_state.html"
+    return render(request, template, {
         "state": state,
         "participant": participant,
         "appointment": appointment,
@@ -64,4 +65,6 @@ def appointment(request):
         "opens_at": window.opens_at.astimezone(zone),
         "closes_at": window.closes_at.astimezone(zone),
         "today": timezone.localdate(timezone=zone),
+        "initial_state": "walk_in" if appointment.kind == "walk_in" else (
+            "late" if timezone.now() > appointment.starts_at else "on_time"),
     })

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from .views import account, agenda, appointments, clients
+from .views import account, agenda, appointments, clients, waiting
 
 app_name = "portal"
 urlpatterns = [
     path("", account.home, name="home"),
     path("profile/", account.profile, name="profile"),
     path("today/", appointments.today, name="today"),
+    path("waiting-room/", waiting.waiting_room, name="waiting_room"),
+    path("waiting-room/list/", waiting.waiting_list, name="waiting_list"),
+    path("waiting-room/<int:entry_id>/call-in/", waiting.call_in, name="call_in"),
     path("clients/", clients.client_list, name="clients"),
     path("clients/new/", clients.client_create, name="client_create"),
     path("clients/matches/", clients.client_matches, name="client_matches"),

@@ -67,7 +67,7 @@ def page_of(response):
 def state_of(html):
     states = {
         "too_early": "You are early",
-        "open": "Your appointment is open.",
+        "open": "You are on time. The practitioner will call you in.",
         "too_late": "This link is no longer valid",
         "cancelled": "This appointment has been cancelled",
     }

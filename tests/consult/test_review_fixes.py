@@ -141,7 +141,7 @@ def test_an_opened_link_stops_working_in_that_browser_when_the_appointment_moves
                                                   practitioner=alpha.people["gp"], starts_at=at(9, 30))
     link = services.participant_link(appointment.participants.with_scopes_disabled().get())
     browser = host_client(alpha)
-    assert "Welcome" in browser.get(link.split("8000", 1)[1], follow=True).content.decode()
+    assert "Waiting room" in browser.get(link.split("8000", 1)[1], follow=True).content.decode()
     with scopes_disabled(), django_capture_on_commit_callbacks(execute=True):
         services.appointment_reschedule(member=alpha.people["admin"], appointment=appointment, starts_at=at(10))
     response = browser.get("/c/")

@@ -1,0 +1,138 @@
+"""WebSockets of the waiting room: the patient's (presence, being called in) and the staff's (live list).
+
+Each consumer decides who may join from the host's organisation and the session, never from anything
+in the URL; a socket without a session closes with 4401, one that may not join with 4403.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from orgs import policy, selectors
+from orgs.middleware import SESSION_ORG_KEY, platform_staff_membership, session_binding
+from orgs.scoping import organization_scope
+
+from .. import waiting
+from ..links import Window
+from ..models import AppointmentParticipant, AppointmentStatus
+from ..views import SESSION_PARTICIPANT, SESSION_TOKEN
+
+UNAUTHENTICATED, FORBIDDEN = 4401, 4403
+
+
+def organization_of(scope):
+    headers = dict(scope.get("headers") or [])
+    host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].lower()
+    return selectors.organization_for_host(host)
+
+
+class RejectingConsumer(AsyncJsonWebsocketConsumer):
+    async def reject(self, code):
+        await self.accept()
+        await self.close(code=code)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            return  # malformed: ignored, the socket stays up
+        handler = getattr(self, f"on_{content['type']}", None)
+        if handler is not None:
+            await handler(content)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
+
+class PatientWaitingConsumer(RejectingConsumer):
+    async def connect(self):
+        self.entry = None
+        session = self.scope.get("session")
+        if session is None or not await database_sync_to_async(session.get)(SESSION_PARTICIPANT):
+            return await self.reject(UNAUTHENTICATED)
+        self.entry = await self._enter(session)
+        if self.entry is None:
+            return await self.reject(FORBIDDEN)
+        self.group = waiting.appointment_group(self.entry.appointment_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "status", "state": await self._state()})
+
+    @database_sync_to_async
+    def _enter(self, session):
+        organization = organization_of(self.scope)
+        if organization is None:
+            return None
+        with organization_scope(organization):
+            participant = AppointmentParticipant.objects.select_related("appointment__organization").filter(
+                pk=session.get(SESSION_PARTICIPANT)).first()
+            if participant is None or participant.token_hash != session.get(SESSION_TOKEN):
+                return None
+            appointment = participant.appointment
+            if appointment.status != AppointmentStatus.SCHEDULED or appointment.anonymised_at:
+                return None
+            if Window(appointment, organization).state(timezone.now()) != Window.OPEN:
+                return None
+            return waiting.waiting_enter(participant=participant)
+
+    @database_sync_to_async
+    def _state(self):
+        self.entry.refresh_from_db()
+        return "called" if self.entry.status == "called" else waiting.arrival_state(self.entry)
+
+    async def on_heartbeat(self, content):
+        await database_sync_to_async(waiting.waiting_seen)(entry=self.entry)
+
+    async def waiting_called(self, event):
+        await self.send_json({"type": "called"})
+
+    async def disconnect(self, code):
+        if self.entry is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await database_sync_to_async(waiting.waiting_disconnected)(entry=self.entry)
+
+
+class StaffWaitingConsumer(RejectingConsumer):
+    """A practitioner (or admin) watching their waiting room; told when to refresh the list."""
+
+    async def connect(self):
+        self.groups_joined = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self.reject(UNAUTHENTICATED)
+        groups = await self._groups(user)
+        if groups is None:
+            return await self.reject(FORBIDDEN)
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        await self.accept()
+
+    @database_sync_to_async
+    def _groups(self, user):
+        organization = organization_of(self.scope)
+        session = self.scope.get("session")
+        if organization is None or session is None or session.get(SESSION_ORG_KEY) != session_binding(organization):
+            return None
+        member = selectors.membership_for(user, organization)
+        if member is None and policy.can_sign_in(user, organization) and user.is_superuser:
+            member = platform_staff_membership(organization, user)
+        if not policy.can_use_portal(member):
+            return None
+        groups = [waiting.practitioner_group(member.pk)] if member.pk else []
+        with organization_scope(organization):
+            from orgs.models import Department
+
+            departments = policy.visible_departments(member, Department.objects.all()) if member.role == "org_admin" \
+                else Department.objects.filter(pk__in=policy.member_department_ids(member))
+            groups += [waiting.department_group(pk) for pk in departments.values_list("pk", flat=True)]
+        return groups
+
+    async def waiting_changed(self, event):
+        await self.send_json({"type": "changed"})
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
