@@ -233,6 +233,26 @@ class CancelForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class AnnouncementForm(forms.Form):
+    text = forms.CharField(label=_("Announcement"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("Shown at once to everyone waiting, e.g. “We are running 15 minutes late.”"))
+    department = forms.ModelChoiceField(label=_("For"), queryset=Department.objects.none(), required=False,
+                                        empty_label=_("Everyone waiting"))
+    expires_at = forms.DateTimeField(label=_("Show until"), required=False,
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                format="%Y-%m-%dT%H:%M"),
+                                     help_text=_("Empty: until you delete it."))
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        departments = policy.visible_departments(member, Department.objects.all())
+        if member.role != "org_admin":
+            departments = departments.filter(pk__in=policy.member_department_ids(member))
+            self.fields["department"].required = True
+            self.fields["department"].empty_label = None
+        self.fields["department"].queryset = departments
+
+
 class EmailSetForm(forms.ModelForm):
     class Meta:
         model = EmailSet

@@ -289,6 +289,32 @@ class WaitingEntry(models.Model):
         return f"{self.participant} ({self.status})"
 
 
+class Announcement(models.Model):
+    """A service announcement shown live to everyone waiting (F-WAIT-4): organisation-wide or one department."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey("orgs.Department", verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="announcements",
+                                   help_text=_("Empty: everyone waiting in the organisation."))
+    text = models.CharField(_("announcement"), max_length=500)
+    expires_at = models.DateTimeField(_("show until"), null=True, blank=True,
+                                      help_text=_("Empty: until it is deleted."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
 class EmailKind(models.TextChoices):
     CONFIRMATION = "confirmation", _("Confirmation")
     REMINDER = "reminder", _("Reminder")

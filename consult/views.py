@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from . import links
 from .models import AppointmentParticipant, AppointmentStatus, RetiredLink
 from .selectors import zone_of
+from .waiting import active_announcements
 
 SESSION_PARTICIPANT = "consult_participant"
 SESSION_TOKEN = "consult_token_hash"
@@ -65,6 +66,7 @@ def appointment(request):
         "opens_at": window.opens_at.astimezone(zone),
         "closes_at": window.closes_at.astimezone(zone),
         "today": timezone.localdate(timezone=zone),
+        "announcements": active_announcements(appointment) if state == links.Window.OPEN else [],
         "initial_state": "walk_in" if appointment.kind == "walk_in" else (
             "late" if timezone.now() > appointment.starts_at else "on_time"),
     })

@@ -18,7 +18,7 @@ from orgs import policy
 from orgs.scoping import organization_scope
 from orgs.services import audit_record
 
-from .models import Appointment, AppointmentStatus, WaitingEntry, WaitingStatus
+from .models import Announcement, Appointment, AppointmentStatus, WaitingEntry, WaitingStatus
 
 # A patient whose socket has been silent this long is shown as gone (a closed laptop, a lost network).
 PRESENCE_TIMEOUT = timedelta(seconds=75)
@@ -133,3 +133,64 @@ def waiting_call_in(*, member, entry, request=None):
         _announce([appointment_group(appointment.pk)], {"type": "waiting.called"})
         _announce(staff_groups_for(appointment), {"type": "waiting.changed"})
     return entry
+
+
+# --- service announcements (F-WAIT-4) -----------------------------------------------------------
+
+def announcements_group(organization_id):
+    return f"waiting.announcements.{organization_id}"
+
+
+def active_announcements(appointment, *, now=None):
+    """What a patient waiting for `appointment` is shown: organisation-wide and their department's, newest first."""
+    now = now or timezone.now()
+    return list(
+        Announcement.objects.with_scopes_disabled()
+        .filter(Q(department__isnull=True) | Q(department=appointment.department_id),
+                organization_id=appointment.organization_id)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-created_at")
+        .values_list("text", flat=True)[:10]
+    )
+
+
+def announcements_for(member):
+    """The announcements `member` may manage: all of them for organisation admins, their departments' otherwise."""
+    queryset = Announcement.objects.select_related("department").filter(organization_id=member.organization_id)
+    if member.role == "org_admin":
+        return queryset
+    return queryset.filter(department__in=policy.member_department_ids(member))
+
+
+def announcement_create(*, member, text, department=None, expires_at=None, request=None):
+    text = " ".join((text or "").split())
+    if not text:
+        raise ValidationError({"text": _("Write the announcement.")})
+    if department is not None and department.organization_id != member.organization_id:
+        raise ValidationError({"department": _("Choose one of your own departments.")})
+    if not policy.can_manage_announcements(member, department):
+        raise ValidationError({"department": _("You can only make announcements for your own departments.")})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": _("Choose a moment in the future.")})
+    with transaction.atomic(), organization_scope(member.organization):
+        announcement = Announcement(organization=member.organization, department=department, text=text,
+                                    expires_at=expires_at, created_by=member.user)
+        announcement.full_clean()
+        announcement.save()
+        audit_record(organization=member.organization, actor=member.user, action="announcement.create",
+                     target=announcement, request=request)
+        _announce([announcements_group(member.organization_id)], {"type": "announcements.changed"})
+    return announcement
+
+
+def announcements_delete(*, member, announcements, request=None):
+    """Delete these (one, or "delete all" of what the member manages)."""
+    with transaction.atomic(), organization_scope(member.organization):
+        doomed = announcements_for(member).filter(pk__in=[a.pk for a in announcements])
+        count = doomed.count()
+        doomed.delete()
+        if count:
+            audit_record(organization=member.organization, actor=member.user, action="announcement.delete",
+                         changes={"count": [None, count]}, request=request)
+            _announce([announcements_group(member.organization_id)], {"type": "announcements.changed"})
+    return count

@@ -196,5 +196,16 @@ def can_manage_agenda(member, practitioner):
     return member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN) and can_schedule_for(member, practitioner)
 
 
+def can_manage_announcements(member, department=None):
+    """Organisation admins for everyone; department admins for their own departments only."""
+    if member is None or not member.is_active:
+        return False
+    if member.role == Role.ORG_ADMIN:
+        return department is None or department.organization_id == member.organization_id
+    if member.role == Role.DEPARTMENT_ADMIN:
+        return department is not None and department.pk in member_department_ids(member)
+    return False
+
+
 def can_manage_email_texts(member):
     return can_manage_organization(member)

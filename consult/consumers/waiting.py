@@ -55,10 +55,13 @@ class PatientWaitingConsumer(RejectingConsumer):
         self.entry = await self._enter(session)
         if self.entry is None:
             return await self.reject(FORBIDDEN)
-        self.group = waiting.appointment_group(self.entry.appointment_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_joined = [waiting.appointment_group(self.entry.appointment_id),
+                              waiting.announcements_group(self.entry.organization_id)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "status", "state": await self._state()})
+        await self.announcements_changed({})
 
     @database_sync_to_async
     def _enter(self, session):
@@ -75,7 +78,9 @@ class PatientWaitingConsumer(RejectingConsumer):
                 return None
             if Window(appointment, organization).state(timezone.now()) != Window.OPEN:
                 return None
-            return waiting.waiting_enter(participant=participant)
+            entry = waiting.waiting_enter(participant=participant)
+            entry.appointment = appointment
+            return entry
 
     @database_sync_to_async
     def _state(self):
@@ -88,9 +93,15 @@ class PatientWaitingConsumer(RejectingConsumer):
     async def waiting_called(self, event):
         await self.send_json({"type": "called"})
 
+    async def announcements_changed(self, event):
+        # The organisation's group says "changed"; each patient gets only what applies to their appointment.
+        items = await database_sync_to_async(waiting.active_announcements)(self.entry.appointment)
+        await self.send_json({"type": "announcements", "items": items})
+
     async def disconnect(self, code):
         if self.entry is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            for group in self.groups_joined:
+                await self.channel_layer.group_discard(group, self.channel_name)
             await database_sync_to_async(waiting.waiting_disconnected)(entry=self.entry)
 
 

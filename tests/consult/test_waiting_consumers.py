@@ -65,6 +65,7 @@ def test_patient_enters_and_the_practitioner_sees_it_live_then_calls_them_in():
         connected, _ = await patient.connect()
         assert connected
         assert await patient.receive_json_from() == {"type": "status", "state": "on_time"}
+        assert await patient.receive_json_from() == {"type": "announcements", "items": []}
         assert await staff.receive_json_from(timeout=2) == {"type": "changed"}
 
         def waiting_for_gp():
@@ -96,6 +97,7 @@ def test_reopening_the_tab_keeps_the_place():
     async def scenario():
         first = socket("/ws/waiting/patient/", "alpha.localhost", key)
         await first.connect()
+        await first.receive_json_from()
         await first.receive_json_from()
         entered = (await database_sync_to_async(WaitingEntry.objects.with_scopes_disabled().get)()).entered_at
         await first.disconnect()
@@ -166,3 +168,73 @@ def test_portal_waiting_room_lists_and_calls_in(django_capture_on_commit_callbac
     entry.refresh_from_db()
     assert entry.status == "called"
     assert "J. Jansen" not in gp.get("/portal/waiting-room/list/").content.decode()
+
+
+def test_announcements_reach_everyone_waiting_live_and_follow_the_rules():
+    """Covers F-WAIT-4: per organisation or department, expiry, delete all, shown live."""
+    from consult.models import Announcement
+
+    alpha = make_org("alpha", "Alpha Practice")
+    _appointment, participant = book(alpha)  # a General practice appointment
+    key = patient_session(alpha, participant)
+    deptadmin, admin = alpha.people["deptadmin"], alpha.people["admin"]
+    with scopes_disabled():
+        gp_department, physio_department = alpha.departments_by_name["gp"], alpha.departments_by_name["physio"]
+
+    async def scenario():
+        patient = socket("/ws/waiting/patient/", "alpha.localhost", key)
+        await patient.connect()
+        assert (await patient.receive_json_from())["type"] == "status"
+        assert await patient.receive_json_from() == {"type": "announcements", "items": []}
+
+        create = database_sync_to_async(waiting.announcement_create)
+        await create(member=deptadmin, text="We run  15 minutes late", department=gp_department)
+        assert await patient.receive_json_from(timeout=2) == {
+            "type": "announcements", "items": ["We run 15 minutes late"]}
+        await create(member=admin, text="Physio is closed today", department=physio_department)
+        message = await patient.receive_json_from(timeout=2)
+        assert message["items"] == ["We run 15 minutes late"]  # another department's is not shown here
+        await create(member=admin, text="<b>Coffee</b> in the hall")
+        message = await patient.receive_json_from(timeout=2)
+        assert message["items"][0] == "<b>Coffee</b> in the hall"  # text, shown with textContent by the page
+
+        everything = await database_sync_to_async(lambda: list(Announcement.objects.with_scopes_disabled().all()))()
+        deleted = await database_sync_to_async(waiting.announcements_delete)(member=admin, announcements=everything)
+        assert deleted == 3
+        assert await patient.receive_json_from(timeout=2) == {"type": "announcements", "items": []}
+        await patient.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_announcement_rules():
+    from django.core.exceptions import ValidationError
+
+    from consult.models import Announcement
+
+    alpha = make_org("alpha", "Alpha Practice")
+    beta = make_org("beta", "Beta Clinic")
+    deptadmin, gp = alpha.people["deptadmin"], alpha.people["gp"]
+    with scopes_disabled():
+        physio_department = alpha.departments_by_name["physio"]
+        foreign = beta.departments_by_name["gp"]
+    for member, kwargs in [
+        (deptadmin, {"text": "x", "department": physio_department}),  # not their department
+        (deptadmin, {"text": "x"}),  # organisation-wide is for organisation admins
+        (gp, {"text": "x", "department": alpha.departments_by_name["gp"]}),  # practitioners make none
+        (alpha.people["admin"], {"text": "x", "department": foreign}),
+        (alpha.people["admin"], {"text": "   "}),
+        (alpha.people["admin"], {"text": "x", "expires_at": timezone.now() - timedelta(minutes=1)}),
+    ]:
+        with pytest.raises(ValidationError):
+            waiting.announcement_create(member=member, **kwargs)
+    assert not Announcement.objects.with_scopes_disabled().exists()
+    waiting.announcement_create(member=alpha.people["admin"], text="Short", expires_at=timezone.now()
+                                + timedelta(seconds=1))
+    appointment, _participant = book(alpha)
+    assert waiting.active_announcements(appointment) == ["Short"]
+    assert waiting.active_announcements(appointment, now=timezone.now() + timedelta(minutes=1)) == []
+    client = signed_in_client(gp.user, alpha)
+    assert client.get("/portal/announcements/").status_code == 404
+    page = signed_in_client(deptadmin.user, alpha).get("/portal/announcements/").content.decode()
+    assert "Everyone waiting" not in page.split("<select", 1)[1].split("</select>", 1)[0]

@@ -8,6 +8,17 @@ function show(state) {
   room.dataset.current = state;
 }
 
+function showAnnouncements(items) {
+  const section = room.querySelector("[data-announcements]");
+  const list = section.querySelector("ul");
+  list.replaceChildren(...items.map((text) => {
+    const item = document.createElement("li");
+    item.textContent = text; // plain text, never HTML
+    return item;
+  }));
+  section.hidden = items.length === 0;
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}${room.dataset.socketPath}`);
@@ -19,6 +30,7 @@ function connect() {
     const message = JSON.parse(event.data);
     if (message.type === "status") show(message.state);
     if (message.type === "called") show("called");
+    if (message.type === "announcements") showAnnouncements(message.items);
   });
   socket.addEventListener("close", (event) => {
     clearInterval(heartbeat);
