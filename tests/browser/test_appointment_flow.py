@@ -6,6 +6,7 @@ opens within its window and leaves the URL).
 """
 
 import re
+import time as time_module
 import zoneinfo
 from datetime import datetime, time, timedelta
 
@@ -14,7 +15,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from consult.models import Availability
+from consult.models import Availability, WaitingEntry
 from orgs.scoping import organization_scope
 from tests.browser.conftest import login
 
@@ -73,3 +74,12 @@ def test_department_admin_books_a_client_who_then_opens_the_link(page, context, 
     expect(patient.get_by_role("heading", level=1)).to_have_text("Waiting room")
     expect(patient.get_by_text("You are on time. The practitioner will call you in.")).to_be_visible()
     patient.context.close()
+    # The server records the closed socket in the background; let it finish before the test database is
+    # emptied (on PostgreSQL a write still running then would deadlock with the TRUNCATE).
+    deadline = time_module.monotonic() + 10
+    while time_module.monotonic() < deadline:
+        if not WaitingEntry.objects.with_scopes_disabled().filter(connected=True).exists():
+            break
+        time_module.sleep(0.05)
+    else:
+        raise AssertionError("the waiting room never noticed the patient leaving")
