@@ -2,9 +2,11 @@
 
 from django.urls import path
 
+from consult.consumers.check import ConnectivityCheckConsumer
 from consult.consumers.waiting import PatientWaitingConsumer, StaffWaitingConsumer
 
 websocket_urlpatterns = [
     path("ws/waiting/patient/", PatientWaitingConsumer.as_asgi()),
     path("ws/waiting/staff/", StaffWaitingConsumer.as_asgi()),
+    path("ws/check/", ConnectivityCheckConsumer.as_asgi()),
 ]

@@ -5,5 +5,6 @@ from . import views
 app_name = "consult"
 urlpatterns = [
     path("", views.appointment, name="appointment"),
+    path("check/", views.check, name="check"),
     path("<str:token>/", views.link, name="link"),
 ]

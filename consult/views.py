@@ -14,6 +14,13 @@ SESSION_PARTICIPANT = "consult_participant"
 SESSION_TOKEN = "consult_token_hash"
 
 
+def check(request):
+    """The network and hardware check anyone can open before a consult (F-ROOM-11, F-SUPPORT-1)."""
+    from django.conf import settings
+
+    return render(request, "consult/check.html", {"ice_servers": settings.ICE_SERVERS})
+
+
 @never_cache
 def link(request, token):
     if request.organization is None:

@@ -24,3 +24,4 @@ else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{_run}"}
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True  # the in-process ASGI server of the browser tests serves static files unbuilt
+ICE_SERVERS = []  # tests stay on this machine: host candidates only

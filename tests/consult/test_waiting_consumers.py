@@ -238,3 +238,22 @@ def test_announcement_rules():
     assert client.get("/portal/announcements/").status_code == 404
     page = signed_in_client(deptadmin.user, alpha).get("/portal/announcements/").content.decode()
     assert "Everyone waiting" not in page.split("<select", 1)[1].split("</select>", 1)[0]
+
+
+def test_the_check_socket_answers_pings_and_nothing_else():
+    async def scenario():
+        check = socket("/ws/check/", "alpha.localhost")
+        connected, _ = await check.connect()
+        assert connected
+        await check.send_to(text_data="garbage")
+        await check.send_json_to({"type": "ping", "id": 7})
+        answer = await check.receive_json_from()
+        assert answer["type"] == "pong" and answer["id"] == 7
+        for n in range(20):
+            await check.send_json_to({"type": "ping", "id": n})
+        for _ in range(19):
+            await check.receive_json_from()
+        assert (await check.receive_output())["code"] == 4429  # a check needs a handful of pings, not a flood
+        await check.disconnect()
+
+    async_to_sync(scenario)()
