@@ -19,14 +19,22 @@ from orgs.scoping import OrgScopedManager
 from .slots import validate_rrule
 
 
-class ParticipantGroup(models.Model):
-    """Groups of external participants the organisation defines, e.g. "Family" or "Home care"."""
+class OrganizationOwned(models.Model):
+    """Every row of this app belongs to an organisation and is read through the scoped manager."""
 
     organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(_("name"), max_length=80)
 
     objects = OrgScopedManager()
     wagtail_reference_index_ignore = True
+
+    class Meta:
+        abstract = True
+
+
+class ParticipantGroup(OrganizationOwned):
+    """Groups of external participants the organisation defines, e.g. "Family" or "Home care"."""
+
+    name = models.CharField(_("name"), max_length=80)
 
     class Meta:
         verbose_name = _("participant group")
@@ -38,10 +46,9 @@ class ParticipantGroup(models.Model):
         return self.name
 
 
-class Client(models.Model):
+class Client(OrganizationOwned):
     """A client (patient), or an external participant (family, home care) when `is_external`."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     is_external = models.BooleanField(_("external participant"), default=False)
     initials = models.CharField(_("initials"), max_length=20)
     first_name = models.CharField(_("first name"), max_length=80, blank=True)
@@ -69,8 +76,6 @@ class Client(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("client")
@@ -96,10 +101,9 @@ class AvailabilityKind(models.TextChoices):
     BOOKING = "booking", _("Bookable appointments")
 
 
-class Availability(models.Model):
+class Availability(OrganizationOwned):
     """A block in a practitioner's agenda, once or recurring (RFC 5545 RRULE), in local time."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     practitioner = models.ForeignKey("orgs.Membership", on_delete=models.CASCADE, related_name="availabilities")
     kind = models.CharField(_("kind of hours"), max_length=10, choices=AvailabilityKind.choices,
                             default=AvailabilityKind.BOOKING)
@@ -122,8 +126,6 @@ class Availability(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("availability")
@@ -151,8 +153,7 @@ class AppointmentKind(models.TextChoices):
     WALK_IN = "walk_in", _("Walk-in")
 
 
-class Appointment(models.Model):
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+class Appointment(OrganizationOwned):
     practitioner = models.ForeignKey(
         "orgs.Membership", verbose_name=_("practitioner"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="appointments",
@@ -180,8 +181,6 @@ class Appointment(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("appointment")
@@ -218,10 +217,9 @@ class ParticipantRole(models.TextChoices):
     GUEST = "guest", _("Extra participant")
 
 
-class AppointmentParticipant(models.Model):
+class AppointmentParticipant(OrganizationOwned):
     """Someone invited to an appointment, with their personal link (only its hash is stored)."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="participants")
     person = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="participations")
     role = models.CharField(max_length=10, choices=ParticipantRole.choices, default=ParticipantRole.CLIENT)
@@ -231,8 +229,6 @@ class AppointmentParticipant(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         ordering = ["role", "id"]
@@ -241,16 +237,13 @@ class AppointmentParticipant(models.Model):
         return f"{self.get_role_display()}: {self.person or '—'}"
 
 
-class RetiredLink(models.Model):
+class RetiredLink(OrganizationOwned):
     """A link that no longer works (the appointment moved): its visitor is told to use the newer email."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="retired_links")
     token_hash = models.CharField(max_length=64, unique=True)
     retired_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     def __str__(self):
         return f"retired link of {self.appointment_id}"
@@ -262,12 +255,11 @@ class WaitingStatus(models.TextChoices):
     LEFT = "left", _("Left")
 
 
-class WaitingEntry(models.Model):
+class WaitingEntry(OrganizationOwned):
     """Someone in a waiting room. Presence lives here (channel groups cannot list their members); the
     patient's socket keeps `last_seen_at` fresh, and reopening the tab finds the same entry, so the place
     in the queue is kept."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="waiting_entries")
     participant = models.OneToOneField(AppointmentParticipant, on_delete=models.CASCADE, related_name="waiting")
     status = models.CharField(max_length=10, choices=WaitingStatus.choices, default=WaitingStatus.WAITING)
@@ -278,8 +270,6 @@ class WaitingEntry(models.Model):
     called_by = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         ordering = ["entered_at"]
@@ -289,10 +279,9 @@ class WaitingEntry(models.Model):
         return f"{self.participant} ({self.status})"
 
 
-class Announcement(models.Model):
+class Announcement(OrganizationOwned):
     """A service announcement shown live to everyone waiting (F-WAIT-4): organisation-wide or one department."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     department = models.ForeignKey("orgs.Department", verbose_name=_("department"), null=True, blank=True,
                                    on_delete=models.CASCADE, related_name="announcements",
                                    help_text=_("Empty: everyone waiting in the organisation."))
@@ -303,8 +292,6 @@ class Announcement(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("announcement")
@@ -323,10 +310,9 @@ class EmailKind(models.TextChoices):
     INVITATION = "invitation", _("Invitation of extra participants")
 
 
-class EmailSet(models.Model):
+class EmailSet(OrganizationOwned):
     """The texts of appointment emails; each department uses one set (or the organisation's default)."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(_("name"), max_length=100)
     is_default = models.BooleanField(_("default set"), default=False,
                                      help_text=_("Used by departments that have no set of their own."))
@@ -334,8 +320,6 @@ class EmailSet(models.Model):
                                          related_name="email_sets",
                                          help_text=_("Departments whose appointments use these texts."))
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("email set")
@@ -351,16 +335,13 @@ class EmailSet(models.Model):
         return self.name
 
 
-class EmailTemplate(models.Model):
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+class EmailTemplate(OrganizationOwned):
     email_set = models.ForeignKey(EmailSet, on_delete=models.CASCADE, related_name="templates")
     kind = models.CharField(_("email"), max_length=20, choices=EmailKind.choices)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("email text")
@@ -381,10 +362,9 @@ class DeliveryStatus(models.TextChoices):
     BOUNCED = "bounced", _("Bounced")
 
 
-class EmailDelivery(models.Model):
+class EmailDelivery(OrganizationOwned):
     """One email to one participant. `once_key` makes reminders unique per participant."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey(Appointment, null=True, on_delete=models.SET_NULL, related_name="deliveries")
     participant = models.ForeignKey(AppointmentParticipant, null=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=20, choices=EmailKind.choices)
@@ -395,8 +375,6 @@ class EmailDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         ordering = ["-created_at"]
