@@ -76,7 +76,6 @@ class Client(OrganizationOwned):
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-
     class Meta:
         verbose_name = _("client")
         verbose_name_plural = _("clients")
@@ -125,7 +124,6 @@ class Availability(OrganizationOwned):
         _("break after each consult (minutes)"), default=0, validators=[MaxValueValidator(120)],
     )
     created_at = models.DateTimeField(auto_now_add=True)
-
 
     class Meta:
         verbose_name = _("availability")
@@ -181,7 +179,6 @@ class Appointment(OrganizationOwned):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
-
     class Meta:
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
@@ -229,7 +226,6 @@ class AppointmentParticipant(OrganizationOwned):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-
     class Meta:
         ordering = ["role", "id"]
 
@@ -243,7 +239,6 @@ class RetiredLink(OrganizationOwned):
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="retired_links")
     token_hash = models.CharField(max_length=64, unique=True)
     retired_at = models.DateTimeField(auto_now_add=True)
-
 
     def __str__(self):
         return f"retired link of {self.appointment_id}"
@@ -270,7 +265,6 @@ class WaitingEntry(OrganizationOwned):
     called_by = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
 
-
     class Meta:
         ordering = ["entered_at"]
         indexes = [models.Index(fields=["organization", "status"])]
@@ -291,7 +285,6 @@ class Announcement(OrganizationOwned):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-
 
     class Meta:
         verbose_name = _("announcement")
@@ -320,7 +313,6 @@ class EmailSet(OrganizationOwned):
                                          related_name="email_sets",
                                          help_text=_("Departments whose appointments use these texts."))
 
-
     class Meta:
         verbose_name = _("email set")
         verbose_name_plural = _("email sets")
@@ -341,7 +333,6 @@ class EmailTemplate(OrganizationOwned):
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
-
 
     class Meta:
         verbose_name = _("email text")
@@ -374,7 +365,6 @@ class EmailDelivery(OrganizationOwned):
     once_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
 
     class Meta:
         ordering = ["-created_at"]

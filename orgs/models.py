@@ -5,6 +5,7 @@ user-supplied id), so it has a plain manager; everything below it uses a scoped 
 """
 
 import zoneinfo
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -405,8 +406,10 @@ AUDIT_ACTIONS = {
 }
 
 
+@cache
 def _model_fields(model_name):
-    """Fields of the model an audit row names (by model name), for readable labels; {} when unknown."""
+    """Fields of the model an audit row names (by model name), for readable labels; {} when unknown.
+    Cached: the audit list asks once per row."""
     from django.apps import apps
 
     for model in apps.get_models():

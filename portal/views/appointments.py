@@ -126,71 +126,69 @@ def appointment_detail(request, appointment_id):
     })
 
 
+def _change(request, form, action):
+    """Run a change from a detail-page form. Errors (of the form or the service) become messages on the
+    appointment page, which it redirects back to; a change the policy forbids is a 404. True when done."""
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return False
+    try:
+        action(form.cleaned_data)
+    except ValidationError as error:
+        for error_message in error.messages:
+            messages.error(request, error_message)
+        return False
+    except PermissionDenied:
+        raise Http404
+    return True
+
+
+def _to_detail(appointment, *, show_links=False):
+    url = reverse("portal:appointment_detail", args=[appointment.pk])
+    return redirect(url + "?links=1" if show_links else url)
+
+
 @member_required
 @require_POST
 def appointment_reschedule(request, appointment_id):
     appointment = _appointment_or_404(request, appointment_id)
     form = RescheduleForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        try:
-            services.appointment_reschedule(member=request.membership, appointment=appointment,
-                                            starts_at=form.cleaned_data["starts_at"],
-                                            duration_minutes=form.cleaned_data["duration_minutes"], request=request)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        except PermissionDenied:
-            raise Http404
-        else:
-            if request.organization.do_not_send_emails:
-                messages.success(request, _("The appointment has been moved. Emails are off: share the new links "
-                                            "below yourself; the old ones no longer work."))
-                return redirect(reverse("portal:appointment_detail", args=[appointment.pk]) + "?links=1")
-            messages.success(request, _("The appointment has been moved; everyone received a new link."))
-            return redirect("portal:appointment_detail", appointment.pk)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
-    return redirect("portal:appointment_detail", appointment.pk)
+    moved = _change(request, form, lambda data: services.appointment_reschedule(
+        member=request.membership, appointment=appointment, starts_at=data["starts_at"],
+        duration_minutes=data["duration_minutes"], request=request))
+    emails_off = request.organization.do_not_send_emails
+    if moved and emails_off:
+        messages.success(request, _("The appointment has been moved. Emails are off: share the new links "
+                                    "below yourself; the old ones no longer work."))
+    elif moved:
+        messages.success(request, _("The appointment has been moved; everyone received a new link."))
+    return _to_detail(appointment, show_links=moved and emails_off)
 
 
 @member_required
 @require_POST
 def appointment_details(request, appointment_id):
     appointment = _appointment_or_404(request, appointment_id)
-    form = DetailsForm(request.POST)
-    if form.is_valid():
-        try:
-            services.appointment_update_details(member=request.membership, appointment=appointment,
-                                                request=request, **form.cleaned_data)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        except PermissionDenied:
-            raise Http404
-        else:
-            messages.success(request, _("The appointment has been updated."))
-    return redirect("portal:appointment_detail", appointment.pk)
+    if _change(request, DetailsForm(request.POST), lambda data: services.appointment_update_details(
+            member=request.membership, appointment=appointment, request=request, **data)):
+        messages.success(request, _("The appointment has been updated."))
+    return _to_detail(appointment)
 
 
 @member_required
 @require_POST
 def appointment_cancel(request, appointment_id):
     appointment = _appointment_or_404(request, appointment_id)
-    form = CancelForm(request.POST)
-    form.is_valid()
-    try:
-        services.appointment_cancel(member=request.membership, appointment=appointment,
-                                    message=form.cleaned_data.get("message", ""), request=request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except PermissionDenied:
-        raise Http404
-    else:
+    if _change(request, CancelForm(request.POST), lambda data: services.appointment_cancel(
+            member=request.membership, appointment=appointment, message=data["message"], request=request)):
         if request.organization.do_not_send_emails:
             messages.success(request, _("The appointment has been cancelled. Emails are off: please tell the "
                                         "client yourself."))
         else:
             messages.success(request, _("The appointment has been cancelled and the client has been told."))
-    return redirect("portal:appointment_detail", appointment.pk)
+    return _to_detail(appointment)
 
 
 @member_required

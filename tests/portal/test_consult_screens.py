@@ -221,3 +221,21 @@ def test_new_appointment_with_a_new_client_keeps_both_or_neither(alpha, django_c
         assert not Client.objects.filter(last_name="Boom").exists()
     incomplete = client.post("/portal/appointments/new/", form | {"new_email": "", "time": "16:00"})
     assert "new_email" in incomplete.context["form"].errors
+
+
+def test_bad_input_on_the_appointment_page_is_explained_and_changes_nothing(alpha, django_capture_on_commit_callbacks):
+    person = make_client(alpha)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = services.appointment_create(
+            member=alpha.people["deptadmin"], client=person, practitioner=alpha.people["gp"],
+            starts_at=datetime.combine(NOW.date(), time(14), tzinfo=AMSTERDAM), personal_message="Before",
+        )
+    client = signed_in_client(alpha.people["gp"].user, alpha)
+    response = client.post(f"/portal/appointments/{appointment.pk}/details/",
+                           {"client_number": "x" * 61, "personal_message": "After"}, follow=True)
+    assert "at most 60 characters" in response.content.decode()
+    response = client.post(f"/portal/appointments/{appointment.pk}/reschedule/",
+                           {"date": "2026-11-17", "time": "09:00", "duration_minutes": "20"}, follow=True)
+    assert "This time has passed" in response.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.personal_message == "Before" and appointment.starts_at.hour == 13  # 14:00 local
