@@ -1,10 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import room_views, views
 
 app_name = "consult"
 urlpatterns = [
     path("", views.appointment, name="appointment"),
     path("check/", views.check, name="check"),
+    path("room/", room_views.patient_room, name="room"),
+    path("room/files/", room_views.patient_file_upload, name="room_file_upload"),
+    path("room/files/<int:file_id>/", room_views.patient_file_download, name="room_file"),
     path("<str:token>/", views.link, name="link"),
 ]

@@ -57,11 +57,17 @@ class PatientWaitingConsumer(RejectingConsumer):
             return await self.reject(FORBIDDEN)
         self.groups_joined = [waiting.appointment_group(self.entry.appointment_id),
                               waiting.announcements_group(self.entry.organization_id)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        await self.send_json({"type": "status", "state": await self._state()})
-        await self.announcements_changed({})
+        try:
+            for group in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+            await self.accept()
+            await self.send_json({"type": "status", "state": await self._state()})
+            await self.announcements_changed({})
+        except Exception:
+            # The browser went away during the handshake (a closed tab): Channels then never calls
+            # disconnect(), so the entry would stay "connected" until the presence timeout.
+            await self.disconnect(None)
+            raise
 
     @database_sync_to_async
     def _enter(self, session):

@@ -73,6 +73,7 @@ def test_department_admin_books_a_client_who_then_opens_the_link(page, context, 
     # Within the window the link leads into the waiting room, which connects over its WebSocket.
     expect(patient.get_by_role("heading", level=1)).to_have_text("Waiting room")
     expect(patient.get_by_text("You are on time. The practitioner will call you in.")).to_be_visible()
+    expect(patient.locator("[data-waiting-room][data-socket=open]")).to_be_attached()
     patient.context.close()
     # The server records the closed socket in the background; let it finish before the test database is
     # emptied (on PostgreSQL a write still running then would deadlock with the TRUNCATE).

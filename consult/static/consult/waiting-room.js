@@ -24,6 +24,7 @@ function connect() {
   socket = new WebSocket(`${scheme}://${location.host}${room.dataset.socketPath}`);
   socket.addEventListener("open", () => {
     retries = 0;
+    room.dataset.socket = "open";
     heartbeat = setInterval(() => socket.send(JSON.stringify({ type: "heartbeat" })), HEARTBEAT_MS);
   });
   socket.addEventListener("message", (event) => {
@@ -34,6 +35,7 @@ function connect() {
   });
   socket.addEventListener("close", (event) => {
     clearInterval(heartbeat);
+    room.dataset.socket = "closed";
     if (event.code === 4401 || event.code === 4403) { closedForGood = true; show("closed"); return; }
     if (closedForGood) return;
     show("reconnecting");
