@@ -13,7 +13,13 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Browser libraries (webrtc-adapter, MediaPipe's selfie segmentation with its model) come from npm and are
+# served from our own origin (settings.VENDOR_STATIC); package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 # gettext's msgfmt compiles the catalogues; Debian's package brings it when it is missing.
 messages: install

@@ -3,10 +3,13 @@
 from django.urls import path
 
 from consult.consumers.check import ConnectivityCheckConsumer
+from consult.consumers.room import RoomConsumer
 from consult.consumers.waiting import PatientWaitingConsumer, StaffWaitingConsumer
 
 websocket_urlpatterns = [
     path("ws/waiting/patient/", PatientWaitingConsumer.as_asgi()),
     path("ws/waiting/staff/", StaffWaitingConsumer.as_asgi()),
     path("ws/check/", ConnectivityCheckConsumer.as_asgi()),
+    path("ws/room/", RoomConsumer.as_asgi()),
+    path("ws/room/<int:appointment_id>/", RoomConsumer.as_asgi()),
 ]

@@ -310,3 +310,13 @@ class ParticipantGroupForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.pop("for_user", None)
         super().__init__(*args, **kwargs)
+
+
+class RoomParticipantForm(forms.Form):
+    """Add someone to a consult in progress (F-ROOM-7): they get their own link by email."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=80,
+                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = forms.CharField(label=_("Last name"), max_length=120,
+                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(label=_("Email"), help_text=_("The link to join is sent to this address."))

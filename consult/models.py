@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs.scoping import OrgScopedManager
 
+from .private_storage import storages_private
 from .slots import validate_rrule
 
 
@@ -371,3 +372,121 @@ class EmailDelivery(OrganizationOwned):
 
     def __str__(self):
         return f"{self.kind} → {self.to} ({self.status})"
+
+
+# --- the consultation room (F-ROOM) --------------------------------------------------------------
+
+class ConsultStatus(models.TextChoices):
+    OPEN = "open", _("In progress")
+    ENDED = "ended", _("Ended")
+
+
+class Consult(OrganizationOwned):
+    """One consultation held in the room: when it started and ended (for usage reports) and who took part.
+
+    Opening a consult is what lets the client in: calling them in from the waiting room, a force start,
+    or a quick consult. At most one consult per appointment is open at a time."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="consults")
+    status = models.CharField(max_length=10, choices=ConsultStatus.choices, default=ConsultStatus.OPEN)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    started_by = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    ended_by = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        verbose_name = _("consult")
+        verbose_name_plural = _("consults")
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment"], condition=Q(status="open"),
+                                    name="consult_one_open_per_appointment"),
+            models.CheckConstraint(condition=Q(status="open") | Q(ended_at__isnull=False),
+                                   name="consult_ended_has_end"),
+        ]
+
+    def __str__(self):
+        return f"consult {self.pk} of appointment {self.appointment_id}"
+
+    @property
+    def duration(self):
+        return (self.ended_at or timezone.now()) - self.started_at
+
+    @property
+    def is_open(self):
+        return self.status == ConsultStatus.OPEN
+
+
+class PeerRole(models.TextChoices):
+    STAFF = "staff", _("Practitioner")
+    CLIENT = "client", _("Client")
+    GUEST = "guest", _("Extra participant")
+
+
+class ConsultPresence(OrganizationOwned):
+    """Someone in the room. `peer_id` is stable per person ("m12", "p34"), so a reconnecting browser comes
+    back as the same peer; `channel_name` is the socket that currently speaks for them."""
+
+    consult = models.ForeignKey(Consult, on_delete=models.CASCADE, related_name="presences")
+    peer_id = models.CharField(max_length=20)
+    role = models.CharField(max_length=10, choices=PeerRole.choices)
+    membership = models.ForeignKey("orgs.Membership", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    participant = models.ForeignKey(AppointmentParticipant, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    display_name = models.CharField(max_length=200)
+    channel_name = models.CharField(max_length=200, blank=True)
+    # Random per page load: a peer that comes back with the same one still has its media connections.
+    browser_session = models.CharField(max_length=64, blank=True)
+    connected = models.BooleanField(default=True)
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at"]
+        constraints = [models.UniqueConstraint(fields=["consult", "peer_id"], name="presence_one_per_peer")]
+
+    def __str__(self):
+        return f"{self.display_name} in consult {self.consult_id}"
+
+
+class ConsultMessage(OrganizationOwned):
+    """A chat message sent during the consult (deleted at its end when the organisation says so)."""
+
+    consult = models.ForeignKey(Consult, on_delete=models.CASCADE, related_name="messages")
+    peer_id = models.CharField(max_length=20)
+    sender_name = models.CharField(max_length=200)
+    text = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"message {self.pk} in consult {self.consult_id}"
+
+
+def shared_file_path(instance, filename):
+    # The stored name is random: the original name is only kept in the row, never trusted on disk.
+    return f"consults/{instance.organization_id}/{instance.consult_id}/{uuid.uuid4().hex}"
+
+
+class SharedFile(OrganizationOwned):
+    """A file shared during a consult, in private storage; it is deleted when the consult ends."""
+
+    consult = models.ForeignKey(Consult, on_delete=models.CASCADE, related_name="files")
+    peer_id = models.CharField(max_length=20)
+    sender_name = models.CharField(max_length=200)
+    file = models.FileField(upload_to=shared_file_path, storage=storages_private, max_length=200)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.name

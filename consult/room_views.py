@@ -1,15 +1,164 @@
-"""The consultation room's pages for patients (/c/room/); the staff side lives in portal/views/room.py."""
+"""The consultation room's pages for patients (/c/room/…); the staff side is portal/views/room.py.
 
-from django.http import Http404
+A patient is whoever the session's participant is (the emailed link was exchanged for it); the room
+only opens while their consult is open (and, for extra participants, while the client is in it).
+"""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from . import room
+from .views import SESSION_PARTICIPANT, SESSION_TOKEN
 
 
+def room_config(request, *, consult, me_role, socket_path, files_url, end_url="", participants_url="",
+                leave_url, check_url):
+    """What room.js needs, as one JSON document in the page (json_script): no data in inline scripts."""
+    organization = request.organization
+    return {
+        "role": me_role,
+        "socketPath": socket_path,
+        "iceServers": settings.ICE_SERVERS,
+        "startedAt": consult.started_at.isoformat(),
+        "filesUrl": files_url,
+        "endUrl": end_url,
+        "participantsUrl": participants_url,
+        "leaveUrl": leave_url,
+        "checkUrl": check_url,
+        "fileMaxBytes": settings.ROOM_FILE_MAX_BYTES,
+        "switches": {
+            "fileSharing": organization.file_sharing,
+            "screenSharing": organization.screen_sharing,
+            "resolutionChange": organization.allow_resolution_change,
+            "backgroundEffects": organization.allow_background_effects,
+            "deviceSettingsFirst": organization.device_settings_first,
+            "cameraFailureCheck": organization.camera_failure_check,
+            "videoFit": organization.video_fit,
+        },
+        "vendor": {
+            "adapter": _static("vendor/webrtc-adapter/adapter.js"),
+            "segmentation": _static("vendor/selfie_segmentation/selfie_segmentation.js").rsplit("/", 1)[0] + "/",
+        },
+    }
+
+
+def _static(path):
+    from django.templatetags.static import static
+
+    return static(path)
+
+
+def _participant(request):
+    if request.organization is None:
+        raise Http404
+    return room.participant_by_session(request.organization, request.session.get(SESSION_PARTICIPANT),
+                                       request.session.get(SESSION_TOKEN))
+
+
+@never_cache
 def patient_room(request):
-    raise Http404
+    participant = _participant(request)
+    if participant is None:
+        return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
+    consult = room.consult_for_participant(participant)
+    if consult is None:
+        latest = room.latest_consult_for(participant.appointment)
+        if latest is not None and not latest.is_open:
+            return redirect("consult:room_ended")
+        return redirect("consult:appointment")  # the waiting room, or why the link does not open
+    config = room_config(
+        request, consult=consult, me_role="client" if participant.role == "client" else "guest",
+        socket_path="/ws/room/", files_url=reverse("consult:room_file_upload"), leave_url=reverse("consult:room_ended"),
+        check_url=reverse("consult:check") + "?next=" + reverse("consult:room"),
+    )
+    return room_page(request, {
+        "config": config, "consult": consult, "appointment": participant.appointment, "staff": False,
+        "other_party": _other_party(participant.appointment),
+    })
 
 
+def room_page(request, context):
+    response = render(request, "consult/room.html", context)
+    response.csp_wasm = True  # background blur runs WebAssembly
+    return response
+
+
+def _other_party(appointment):
+    if appointment.practitioner_id:
+        return appointment.practitioner.user.get_full_name()
+    return appointment.department.name if appointment.department_id else ""
+
+
+@never_cache
+def room_ended(request):
+    """After the consult: the organisation's after-consult message and, when set, the evaluation survey."""
+    participant = _participant(request)
+    if participant is None:
+        return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
+    latest = room.latest_consult_for(participant.appointment)
+    if latest is None or latest.is_open:
+        return redirect("consult:appointment")
+    from .room_texts import room_texts
+
+    organization = request.organization
+    texts = room_texts(participant.appointment, participant, request.LANGUAGE_CODE)
+    survey = organization.evaluation_survey_url
+    response = render(request, "consult/room_ended.html", {
+        "after_consult": texts.after_consult, "survey_url": survey, "duration": latest.duration,
+        "other_party": _other_party(participant.appointment),
+    })
+    if survey:
+        parts = urlsplit(survey)
+        response.csp_frame_src = [f"{parts.scheme}://{parts.netloc}"]
+    return response
+
+
+def _patient_consult(request):
+    participant = _participant(request)
+    consult = room.consult_for_participant(participant) if participant is not None else None
+    if consult is None:
+        raise Http404
+    return participant, consult
+
+
+@require_POST
 def patient_file_upload(request):
-    raise Http404
+    participant, consult = _patient_consult(request)
+    person = participant.person
+    return share_file(request, consult=consult, peer_id=room.participant_peer_id(participant),
+                      sender_name=person.display_name if person else "")
 
 
+def share_file(request, *, consult, peer_id, sender_name):
+    """The upload behind the room's "share a file" (staff and patients alike); answers JSON."""
+    try:
+        shared = room.file_share(consult=consult, peer_id=peer_id, sender_name=sender_name,
+                                 upload=request.FILES.get("file"))
+    except PermissionDenied:
+        raise Http404
+    except ValidationError as error:
+        return JsonResponse({"error": " ".join(error.messages)}, status=400)
+    return JsonResponse({"file": room.file_summary(shared)}, status=201)
+
+
+def send_file(consult, file_id):
+    shared = room.shared_file_for(consult, file_id)
+    if shared is None or not shared.file.storage.exists(shared.file.name):
+        raise Http404
+    response = FileResponse(shared.file.open("rb"), as_attachment=True, filename=shared.name,
+                            content_type="application/octet-stream")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
 def patient_file_download(request, file_id):
-    raise Http404
+    _participant_, consult = _patient_consult(request)
+    return send_file(consult, file_id)

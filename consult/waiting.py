@@ -130,8 +130,10 @@ def waiting_call_in(*, member, entry, request=None):
         entry.save(update_fields=["status", "called_at", "called_by"])
         audit_record(organization=member.organization, actor=member.user, action="waiting.call_in",
                      target=appointment, request=request)
-        _announce([appointment_group(appointment.pk)], {"type": "waiting.called"})
         _announce(staff_groups_for(appointment), {"type": "waiting.changed"})
+    from .room import consult_start
+
+    consult_start(member=member, appointment=appointment, request=request)  # lets the patient in
     return entry
 
 

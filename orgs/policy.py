@@ -165,6 +165,12 @@ def can_view_appointment(member, appointment):
     )
 
 
+def can_hold_consult(member, appointment):
+    """Start, join and end the consult of an appointment: employees who may see it (platform staff
+    giving remote support look, they do not hold consults)."""
+    return member is not None and member.pk is not None and can_view_appointment(member, appointment)
+
+
 def can_change_appointment(member, appointment):
     """Move, cancel or edit: only in agendas `member` may book in (seeing an appointment is not enough)."""
     if not can_view_appointment(member, appointment):

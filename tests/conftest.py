@@ -16,6 +16,17 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_root():
+    """Consult files of this run live in their own directory (config/settings/test.py); gone afterwards."""
+    import shutil
+
+    from django.core.files.storage import storages
+
+    yield
+    shutil.rmtree(storages["private"].location, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _english():
     # A request activates its visitor's language for the thread; every test starts from English.

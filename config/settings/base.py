@@ -194,7 +194,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"] + [
+# Browser libraries come from npm (package.json) and are served from our own origin, never a CDN.
+VENDOR_STATIC = [
+    ("vendor/webrtc-adapter", BASE_DIR / "node_modules" / "webrtc-adapter" / "out"),
+    ("vendor/selfie_segmentation", BASE_DIR / "node_modules" / "@mediapipe" / "selfie_segmentation"),
+]
+STATICFILES_DIRS = [BASE_DIR / "static"] + VENDOR_STATIC + [
     (f"themes/{static_dir.parent.name}", static_dir) for static_dir in sorted((BASE_DIR / "themes").glob("*/static"))
 ]
 MEDIA_URL = "/media/"
@@ -202,6 +207,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Files shared in consults: outside MEDIA_ROOT, served only by views that check who asks.
+    "private": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": env.path("PRIVATE_ROOT", default=VAR_DIR / "private"), "base_url": None}},
 }
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
@@ -242,6 +250,8 @@ else:
 
 # WebRTC ICE servers (STUN/TURN) as JSON; issue #4 reads them.
 ICE_SERVERS = env.json("ICE_SERVERS", default=[{"urls": ["stun:stun.l.google.com:19302"]}])
+# A file shared in a consult may be this large; shared files are deleted when the consult ends.
+ROOM_FILE_MAX_BYTES = env.int("ROOM_FILE_MAX_BYTES", default=25 * 1024 * 1024)
 
 # Wagtail
 WAGTAIL_SITE_NAME = "OpenConsult"

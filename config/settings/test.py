@@ -25,3 +25,6 @@ else:
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True  # the in-process ASGI server of the browser tests serves static files unbuilt
 ICE_SERVERS = []  # tests stay on this machine: host candidates only
+# Private files (consult shares) of a test run go to a directory of its own, removed by tests/conftest.py.
+STORAGES["private"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",  # noqa: F405
+                       "OPTIONS": {"location": str(VAR_DIR / f"test-private-{_run}"), "base_url": None}}  # noqa: F405

@@ -88,6 +88,17 @@ class LiveASGIServer:
         with socket.create_connection(("127.0.0.1", self.port), timeout=2):
             pass
 
+    def wait_idle(self, timeout=10):
+        """Wait until no connection is open and no request or socket handler still runs: then nothing the
+        browsers started can touch the database after the test (pytest-django refuses it, and on
+        PostgreSQL a write still running would block emptying the tables)."""
+        state = self.server.server_state
+        deadline = time.monotonic() + timeout
+        while state.connections or state.tasks:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server is still busy: {len(state.connections)} connections open")
+            time.sleep(0.05)
+
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -189,13 +200,16 @@ def browser(playwright):
 
 
 @pytest.fixture
-def context(browser):
-    """A fresh browser profile per test: no cookies, no storage."""
+def context(browser, asgi_server):
+    """A fresh browser profile per test: no cookies, no storage. Afterwards every browser is closed and the
+    server has finished what they asked (see LiveASGIServer.wait_idle) before the database is emptied."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
     yield context
-    context.close()
+    for other in browser.contexts:
+        other.close()
+    asgi_server.wait_idle()
 
 
 @pytest.fixture
