@@ -415,6 +415,10 @@ class Consult(OrganizationOwned):
         return (self.ended_at or timezone.now()) - self.started_at
 
     @property
+    def duration_minutes(self):
+        return int(self.duration.total_seconds() // 60)
+
+    @property
     def is_open(self):
         return self.status == ConsultStatus.OPEN
 

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import room
+from .ice import ice_servers_for
 from .views import SESSION_PARTICIPANT, SESSION_TOKEN
 
 
@@ -25,7 +26,7 @@ def room_config(request, *, consult, me_role, socket_path, files_url, end_url=""
     return {
         "role": me_role,
         "socketPath": socket_path,
-        "iceServers": settings.ICE_SERVERS,
+        "iceServers": ice_servers_for(f"{me_role}-{consult.pk}"),
         "startedAt": consult.started_at.isoformat(),
         "filesUrl": files_url,
         "endUrl": end_url,
@@ -67,8 +68,10 @@ def patient_room(request):
     participant = _participant(request)
     if participant is None:
         return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
+    from .views import disclaimer_accepted
+
     consult = room.consult_for_participant(participant)
-    if consult is None:
+    if consult is None or not disclaimer_accepted(request.session, participant, request.organization):
         latest = room.latest_consult_for(participant.appointment)
         if latest is not None and not latest.is_open:
             return redirect("consult:room_ended")

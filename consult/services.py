@@ -397,3 +397,12 @@ def default_practitioner(member):
 
 def departments_for_appointments(member):
     return policy.visible_departments(member, Department.objects.all())
+
+
+def walk_in_set(*, member, is_open):
+    """The practitioner's walk-in switch (F-ROOM-10): whether the walk-in widget may send visitors now."""
+    if member.pk is None or member.role not in ("practitioner", "department_admin", "org_admin"):
+        raise PermissionDenied
+    type(member).objects.with_scopes_disabled().filter(pk=member.pk).update(walk_in_open=is_open)
+    member.walk_in_open = is_open
+    return member

@@ -250,6 +250,10 @@ else:
 
 # WebRTC ICE servers (STUN/TURN) as JSON; issue #4 reads them.
 ICE_SERVERS = env.json("ICE_SERVERS", default=[{"urls": ["stun:stun.l.google.com:19302"]}])
+# Short-lived TURN credentials per page (coturn `use-auth-secret`): see consult/ice.py.
+TURN_SHARED_SECRET = env.str("TURN_SHARED_SECRET", default="")
+TURN_URLS = env.list("TURN_URLS", default=[])  # e.g. turn:turn.example.org:3478,turns:turn.example.org:443
+TURN_CREDENTIAL_SECONDS = env.int("TURN_CREDENTIAL_SECONDS", default=12 * 3600)
 # A file shared in a consult may be this large; shared files are deleted when the consult ends.
 ROOM_FILE_MAX_BYTES = env.int("ROOM_FILE_MAX_BYTES", default=25 * 1024 * 1024)
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from consult import selectors, services
+from consult import room, selectors, services
 from consult.forms import AppointmentForm, CancelForm, DetailsForm, RescheduleForm
 from consult.models import AppointmentStatus
 from orgs import policy
@@ -123,7 +123,24 @@ def appointment_detail(request, appointment_id):
         "editable": appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at
         and appointment.ends_at > timezone.now() and policy.can_change_appointment(member, appointment),
         "member": member,
+        **_consult_context(member, appointment),
     })
+
+
+def _consult_context(member, appointment):
+    """The consult part of the appointment page: join the open one, start one (force start, quick consult),
+    and the record of consults held (start, end, duration, who took part)."""
+    consults = list(appointment.consults.prefetch_related("presences").order_by("started_at"))
+    open_consult = next((c for c in consults if c.is_open), None)
+    holdable = policy.can_hold_consult(member, appointment)
+    scheduled = appointment.status == AppointmentStatus.SCHEDULED and not appointment.anonymised_at
+    return {
+        "consults": consults,
+        "can_join": holdable and open_consult is not None,
+        "can_force_start": holdable and scheduled and open_consult is None
+        and (member.organization.force_start or appointment.kind == "quick"),
+        "room_client_present": open_consult is not None and room.client_present(open_consult),
+    }
 
 
 def _change(request, form, action):
@@ -202,8 +219,10 @@ def quick_consult(request, client_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("portal:client_detail", client.pk)
+    # Straight into the room (F-APPT-7): the client's link leads there too, with no waiting room.
+    room.consult_start(member=request.membership, appointment=appointment, force=True, request=request)
     if request.organization.do_not_send_emails:
-        messages.success(request, _("Quick consult started. Emails are off: give the client the link below."))
-        return redirect(reverse("portal:appointment_detail", args=[appointment.pk]) + "?links=1")
-    messages.success(request, _("Quick consult started; the client has been emailed a link to join now."))
-    return redirect("portal:appointment_detail", appointment.pk)
+        messages.info(request, _("Emails are off: give the client their link from the appointment page."))
+    else:
+        messages.success(request, _("Quick consult started; the client has been emailed a link to join now."))
+    return redirect("portal:room", appointment.pk)

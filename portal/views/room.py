@@ -111,3 +111,17 @@ def file_upload(request, appointment_id):
 @never_cache
 def file_download(request, appointment_id, file_id):
     return send_file(_consult(request, appointment_id), file_id)
+
+
+@member_required
+@require_POST
+def walk_in_switch(request):
+    """Open or close walk-in hours from the room or the waiting room (F-ROOM-10); JSON for the room's switch."""
+    from consult.services import walk_in_set
+
+    member = walk_in_set(member=request.membership, is_open=request.POST.get("open") == "1")
+    if request.headers.get("Accept") == "application/json":
+        return JsonResponse({"open": member.walk_in_open})
+    messages.success(request, _("Walk-ins are open.") if member.walk_in_open else _("Walk-ins are closed."))
+    return redirect(request.POST.get("back") if request.POST.get("back", "").startswith("/portal/")
+                    else "portal:waiting_room")

@@ -63,12 +63,13 @@ def _asgi_application():
 
 
 class LiveASGIServer:
-    def __init__(self, application):
+    def __init__(self, application, port=0):
         import uvicorn
 
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))  # a free port, held from now on: no race with other processes
+        # Port 0: a free port, held from now on (no race with other processes). A given port: a restart.
+        self.socket.bind(("127.0.0.1", port))
         self.port = self.socket.getsockname()[1]
         config = uvicorn.Config(application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning")
         self.server = uvicorn.Server(config)
@@ -199,17 +200,25 @@ def browser(playwright):
     browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _settle_browsers(transactional_db, browser, asgi_server):
+    """After each test (passed or failed) every browser is closed and the server has finished what they
+    asked (LiveASGIServer.wait_idle) before the database is emptied. Depending on transactional_db makes
+    this run before its teardown."""
+    yield
+    for context in browser.contexts:
+        context.close()
+    asgi_server.wait_idle()
+
+
 @pytest.fixture
-def context(browser, asgi_server):
-    """A fresh browser profile per test: no cookies, no storage. Afterwards every browser is closed and the
-    server has finished what they asked (see LiveASGIServer.wait_idle) before the database is emptied."""
+def context(browser):
+    """A fresh browser profile per test: no cookies, no storage."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
     yield context
-    for other in browser.contexts:
-        other.close()
-    asgi_server.wait_idle()
+    context.close()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ SCHEDULES = [
     ("openconsult: reminders", "consult.tasks.send_due_reminders", Schedule.MINUTES, {"minutes": 5}),
     ("openconsult: anonymise old appointments", "consult.tasks.anonymise_old_appointments", Schedule.CRON,
      {"cron": "15 3 * * *"}),
+    ("openconsult: clean up consults and shared files", "consult.tasks.cleanup_consults", Schedule.MINUTES,
+     {"minutes": 15}),
 ]
 
 

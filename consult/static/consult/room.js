@@ -250,6 +250,14 @@ function ensurePeer(info) {
     peer.tile.dataset.state = pc.connectionState;
     if (pc.connectionState === "failed") pc.restartIce();
   });
+  // A watchdog: signals can be lost (a socket that dropped mid-offer); a connection that is not up after a
+  // while restarts ICE, which renegotiates from whatever state both sides are in.
+  peer.watchdog = setInterval(() => {
+    if (pc.connectionState === "closed") return clearInterval(peer.watchdog);
+    if (pc.connectionState !== "connected" && pc.signalingState === "stable" && state.socket?.readyState === 1) {
+      pc.restartIce();
+    }
+  }, 8000);
   sendTracks(peer);
   updateLayout();
   return peer;
@@ -293,6 +301,7 @@ function markPeerAway(id) {
 function removePeer(id) {
   const peer = state.peers.get(id);
   if (!peer) return;
+  clearInterval(peer.watchdog);
   peer.pc.close();
   peer.tile.remove();
   state.peers.delete(id);
@@ -718,6 +727,20 @@ function wireStaffTools() {
       }
     });
   }
+  // The walk-in switch posts in the background: leaving the page would drop the call.
+  $("[data-walk-in]")?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const response = await fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    });
+    if (!response.ok) return;
+    const { open } = await response.json();
+    const button = form.querySelector("button");
+    setPressed(button, open, open ? button.dataset.labelOpen : button.dataset.labelClosed);
+    form.elements.open.value = open ? "0" : "1";
+  });
   const endDialog = $("[data-end]");
   if (endDialog) {
     $("[data-open-end]").addEventListener("click", () => endDialog.showModal());
