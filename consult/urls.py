@@ -6,6 +6,7 @@ app_name = "consult"
 urlpatterns = [
     path("", views.appointment, name="appointment"),
     path("check/", views.check, name="check"),
+    path("disclaimer/", views.accept_disclaimer, name="accept_disclaimer"),
     path("room/", room_views.patient_room, name="room"),
     path("room/files/", room_views.patient_file_upload, name="room_file_upload"),
     path("room/files/<int:file_id>/", room_views.patient_file_download, name="room_file"),

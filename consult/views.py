@@ -2,16 +2,24 @@
 
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from . import links
 from .models import AppointmentParticipant, AppointmentStatus, RetiredLink
+from .room_texts import explainer_video, origin_of, room_texts
 from .selectors import zone_of
 from .waiting import active_announcements
 
 SESSION_PARTICIPANT = "consult_participant"
 SESSION_TOKEN = "consult_token_hash"
+SESSION_DISCLAIMER = "consult_disclaimer_accepted"  # the participant ids whose visitor accepted the disclaimer
+
+
+def disclaimer_accepted(session, participant, organization):
+    """Whether this visitor may enter the waiting room as far as the disclaimer goes (F-ORG-6)."""
+    return not organization.disclaimer_enabled or participant.pk in session.get(SESSION_DISCLAIMER, [])
 
 
 def check(request):
@@ -38,11 +46,8 @@ def link(request, token):
     return redirect("consult:appointment")
 
 
-@never_cache
-def appointment(request):
-    """What the visitor of a link sees: too early, too late, cancelled, or the way in."""
-    if request.organization is None:
-        raise Http404
+def _session_participant(request):
+    """The participant whose link this browser opened, or the page that says why there is none."""
     participant_id = request.session.get(SESSION_PARTICIPANT)
     participant = (
         AppointmentParticipant.objects.select_related("appointment__practitioner__user", "appointment__department",
@@ -51,21 +56,34 @@ def appointment(request):
         if participant_id else None
     )
     if participant is None:
-        return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
+        return None, render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
     if request.session.get(SESSION_TOKEN) != participant.token_hash:
-        return render(request, "consult/link_state.html", {"state": "replaced"}, status=410)
+        return None, render(request, "consult/link_state.html", {"state": "replaced"}, status=410)
+    return participant, None
+
+
+def _state(appointment, organization):
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return "cancelled"
+    if appointment.anonymised_at:
+        return "too_late"
+    return links.Window(appointment, organization).state(timezone.now())
+
+
+@never_cache
+def appointment(request):
+    """What the visitor of a link sees: too early, too late, cancelled, the disclaimer, or the waiting room."""
+    if request.organization is None:
+        raise Http404
+    participant, refusal = _session_participant(request)
+    if refusal is not None:
+        return refusal
     appointment = participant.appointment
     organization = request.organization
     zone = zone_of(organization)
     window = links.Window(appointment, organization)
-    if appointment.status == AppointmentStatus.CANCELLED:
-        state = "cancelled"
-    elif appointment.anonymised_at:
-        state = "too_late"
-    else:
-        state = window.state(timezone.now())
-    template = "consult/waiting_room.html" if state == links.Window.OPEN else "consult/link_state.html"
-    return render(request, template, {
+    state = _state(appointment, organization)
+    context = {
         "state": state,
         "participant": participant,
         "appointment": appointment,
@@ -73,7 +91,41 @@ def appointment(request):
         "opens_at": window.opens_at.astimezone(zone),
         "closes_at": window.closes_at.astimezone(zone),
         "today": timezone.localdate(timezone=zone),
-        "announcements": active_announcements(appointment) if state == links.Window.OPEN else [],
+    }
+    if state != links.Window.OPEN:
+        return render(request, "consult/link_state.html", context)
+    accepted = disclaimer_accepted(request.session, participant, organization)
+    video = explainer_video(organization.explainer_video_url) if accepted else None
+    more_info = organization.more_info_iframe_url if accepted else ""
+    context.update({
+        "needs_disclaimer": not accepted,
+        "texts": room_texts(appointment, participant, translation.get_language()),
+        "video": video,
+        "more_info_url": more_info,
+        "announcements": active_announcements(appointment) if accepted else [],
         "initial_state": "walk_in" if appointment.kind == "walk_in" else (
             "late" if timezone.now() > appointment.starts_at else "on_time"),
     })
+    response = render(request, "consult/waiting_room.html", context)
+    # The page's Content-Security-Policy lets in exactly the organisation's video and page (orgs/security.py).
+    if video is not None and video.kind == "file":
+        response.csp_media_src = [origin_of(video.src)]
+    response.csp_frame_src = [origin for origin in (
+        origin_of(video.src) if video is not None and video.kind == "embed" else "", origin_of(more_info),
+    ) if origin]
+    return response
+
+
+@never_cache
+@require_POST
+def accept_disclaimer(request):
+    """"I accept": remembered in this browser's session for this participant; then into the waiting room."""
+    if request.organization is None:
+        raise Http404
+    participant, refusal = _session_participant(request)
+    if refusal is not None:
+        return refusal
+    accepted = request.session.get(SESSION_DISCLAIMER, [])
+    if participant.pk not in accepted:
+        request.session[SESSION_DISCLAIMER] = [*accepted, participant.pk]
+    return redirect("consult:appointment")

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail.admin.forms import WagtailAdminModelForm
 
 from . import policy
 from .models import Department, Membership, Organization, Role
@@ -116,3 +118,28 @@ class OrganizationPlanForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.pop("for_user", None)
         super().__init__(*args, **kwargs)
+
+
+# The organisation's texts for clients that may hold *|codes|* (F-TEXT-3).
+PLACEHOLDER_TEXT_FIELDS = [
+    f"{kind}_{language}"
+    for kind in ("waiting_room_text", "after_consult_text") for language in ("nl", "en", "de", "es")
+]
+
+
+class OrganizationSettingsForm(WagtailAdminModelForm):
+    """The organisation admin's settings screen: texts with unknown *|codes|* are refused, in the admin's language."""
+
+    def clean(self):
+        from consult.placeholders import unknown_placeholders
+
+        cleaned_data = super().clean()
+        for name in PLACEHOLDER_TEXT_FIELDS:
+            unknown = unknown_placeholders(cleaned_data.get(name)) if name in self.fields else []
+            if unknown:
+                self.add_error(name, ngettext(
+                    "Unknown placeholder %(codes)s. Use only the codes listed on this page.",
+                    "Unknown placeholders %(codes)s. Use only the codes listed on this page.",
+                    len(unknown),
+                ) % {"codes": ", ".join(f"*|{code}|*" for code in unknown)})
+        return cleaned_data

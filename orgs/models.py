@@ -197,6 +197,36 @@ class Organization(models.Model):
         help_text=_("A page of your own, opened from a “more information” button in the waiting room."),
     )
 
+    # --- texts for clients (F-TEXT-3), per language, with the same *|codes|* as the emails ---
+    waiting_room_text_nl = models.TextField(
+        _("waiting-room text (Dutch)"), blank=True, help_text=_("Empty: a standard welcome is shown."),
+    )
+    waiting_room_text_en = models.TextField(
+        _("waiting-room text (English)"), blank=True, help_text=_("Empty: a standard welcome is shown."),
+    )
+    waiting_room_text_de = models.TextField(
+        _("waiting-room text (German)"), blank=True, help_text=_("Empty: a standard welcome is shown."),
+    )
+    waiting_room_text_es = models.TextField(
+        _("waiting-room text (Spanish)"), blank=True, help_text=_("Empty: a standard welcome is shown."),
+    )
+    after_consult_text_nl = models.TextField(
+        _("message after the consult (Dutch)"), blank=True,
+        help_text=_("Shown to the client when the consult ends, e.g. a follow-up phone number."),
+    )
+    after_consult_text_en = models.TextField(
+        _("message after the consult (English)"), blank=True,
+        help_text=_("Shown to the client when the consult ends, e.g. a follow-up phone number."),
+    )
+    after_consult_text_de = models.TextField(
+        _("message after the consult (German)"), blank=True,
+        help_text=_("Shown to the client when the consult ends, e.g. a follow-up phone number."),
+    )
+    after_consult_text_es = models.TextField(
+        _("message after the consult (Spanish)"), blank=True,
+        help_text=_("Shown to the client when the consult ends, e.g. a follow-up phone number."),
+    )
+
     # --- consultation room ---
     open_in_browser_on_iphone = models.BooleanField(
         _("open consults in the browser on iPhone"), default=True, help_text=_("No app is suggested on iPhones."),
@@ -333,6 +363,7 @@ class Membership(models.Model):
         _("active"), default=True,
         help_text=_("Deactivated employees cannot sign in and do not count towards the plan."),
     )
+    walk_in_open = models.BooleanField(_("open for walk-ins now"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrgScopedManager()
@@ -392,6 +423,9 @@ AUDIT_ACTIONS = {
     "appointment.cancel": _("Appointment cancelled"),
     "appointments.anonymise": _("Old appointments anonymised"),
     "waiting.call_in": _("Called in from the waiting room"),
+    "consult.start": _("Consult started"),
+    "consult.end": _("Consult ended"),
+    "consult.participant_add": _("Participant added to a consult"),
     "announcement.create": _("Announcement made"),
     "announcement.delete": _("Announcements deleted"),
     "emailset.create": _("Email set added"),

@@ -5,7 +5,15 @@ The Wagtail admin gets the framing and plugin rules (its own scripts are not non
 Widget pages (a later issue) relax frame-ancestors for themselves.
 """
 
+import re
 import secrets
+
+# An origin a view may add to frame-src / media-src (scheme://host[:port]); nothing that could end the directive.
+ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _extra_origins(response, attribute):
+    return "".join(f" {origin}" for origin in getattr(response, attribute, ()) if ORIGIN.match(origin))
 
 
 class ContentSecurityPolicyMiddleware:
@@ -25,7 +33,10 @@ class ContentSecurityPolicyMiddleware:
                 "default-src 'self'; "
                 f"script-src 'self' 'nonce-{request.csp_nonce}'; "
                 "style-src 'self' 'unsafe-inline'; "
-                "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self'; "
+                # The waiting room frames and plays the organisation's own explainer video and "more
+                # information" page: its view names those origins (response.csp_frame_src / csp_media_src).
+                f"img-src 'self' data: blob:; media-src 'self' blob:{_extra_origins(response, 'csp_media_src')}; "
+                f"frame-src 'self'{_extra_origins(response, 'csp_frame_src')}; font-src 'self'; "
                 "connect-src 'self' ws: wss:; "
                 f"frame-ancestors {frame_ancestors}; "
                 "object-src 'none'; base-uri 'self'; form-action 'self'"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("today/", appointments.today, name="today"),
     path("waiting-room/", waiting.waiting_room, name="waiting_room"),
     path("waiting-room/list/", waiting.waiting_list, name="waiting_list"),
+    path("waiting-room/count/", waiting.waiting_count, name="waiting_count"),
     path("announcements/", waiting.announcements, name="announcements"),
     path("announcements/delete/", waiting.announcements_delete, name="announcements_delete"),
     path("waiting-room/<int:entry_id>/call-in/", waiting.call_in, name="call_in"),

@@ -15,7 +15,7 @@ from orgs.scoping import organization_scope
 from .. import waiting
 from ..links import Window
 from ..models import AppointmentParticipant, AppointmentStatus
-from ..views import SESSION_PARTICIPANT, SESSION_TOKEN
+from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
@@ -84,6 +84,8 @@ class PatientWaitingConsumer(RejectingConsumer):
                 return None
             if Window(appointment, organization).state(timezone.now()) != Window.OPEN:
                 return None
+            if not disclaimer_accepted(session, participant, organization):
+                return None  # not entered until the disclaimer is accepted (F-ORG-6)
             entry = waiting.waiting_enter(participant=participant)
             entry.appointment = appointment
             return entry

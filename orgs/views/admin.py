@@ -32,6 +32,7 @@ from ..forms import (
     EmployeeEditForm,
     OrganizationCreateForm,
     OrganizationPlanForm,
+    OrganizationSettingsForm,
     add_service_errors,
 )
 from ..models import AuditEvent, Department, Membership, Organization, Role
@@ -289,6 +290,20 @@ class AuditViewSet(OrganizationViewSetMixin, ModelViewSet):
 
 # --- organisation settings (the org admin's own organisation; no id in the URL) ----------------
 
+class PlaceholdersPanel(HelpPanel):
+    """The *|codes|* texts for clients may use, with what each becomes (F-TEXT-2, F-TEXT-3)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("template", "orgs/admin/placeholders_help.html")
+        super().__init__(**kwargs)
+
+    class BoundPanel(HelpPanel.BoundPanel):
+        def get_context_data(self, parent_context=None):
+            from consult.placeholders import PLACEHOLDERS
+
+            return {**super().get_context_data(parent_context), "placeholders": PLACEHOLDERS.items()}
+
+
 settings_panels = TabbedInterface(
     [
         ObjectList(
@@ -338,6 +353,26 @@ settings_panels = TabbedInterface(
         ),
         ObjectList(
             [
+                PlaceholdersPanel(heading=gettext_lazy("Placeholders")),
+                MultiFieldPanel(
+                    [FieldPanel("waiting_room_text_nl"), FieldPanel("waiting_room_text_en"),
+                     FieldPanel("waiting_room_text_de"), FieldPanel("waiting_room_text_es")],
+                    heading=gettext_lazy("Text in the waiting room"),
+                    help_text=gettext_lazy(
+                        "Shown to clients while they wait, in their language; when a language is empty, the text "
+                        "in your default language is shown."
+                    ),
+                ),
+                MultiFieldPanel(
+                    [FieldPanel("after_consult_text_nl"), FieldPanel("after_consult_text_en"),
+                     FieldPanel("after_consult_text_de"), FieldPanel("after_consult_text_es")],
+                    heading=gettext_lazy("Message after the consult"),
+                ),
+            ],
+            heading=gettext_lazy("Texts for clients"),
+        ),
+        ObjectList(
+            [
                 FieldPanel("open_in_browser_on_iphone"), FieldPanel("allow_background_effects"),
                 FieldPanel("warn_background_active"), FieldPanel("file_sharing"), FieldPanel("screen_sharing"),
                 FieldPanel("video_fit"), FieldPanel("device_settings_first"), FieldPanel("allow_resolution_change"),
@@ -354,7 +389,8 @@ settings_panels = TabbedInterface(
             ],
             heading=gettext_lazy("Chat"),
         ),
-    ]
+    ],
+    base_form_class=OrganizationSettingsForm,
 ).bind_to_model(Organization)
 
 

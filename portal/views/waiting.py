@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from consult import waiting
 from consult.forms import AnnouncementForm
@@ -29,6 +30,14 @@ def waiting_room(request):
 def waiting_list(request):
     """The list alone, fetched again whenever the socket says something changed."""
     return render(request, "portal/waiting/_list.html", {"entries": _entries(request.membership)})
+
+
+@never_cache
+@require_GET
+@member_required
+def waiting_count(request):
+    """How many wait for this member (the navigation's badge): the same people the waiting room lists."""
+    return JsonResponse({"count": waiting.waiting_for(request.membership).count()})
 
 
 @member_required
@@ -78,6 +87,5 @@ def call_in(request, entry_id):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        name = entry.participant.person.display_name if entry.participant.person else ""
-        messages.success(request, _("%(name)s has been called in.") % {"name": name})
+        return redirect("portal:room", entry.appointment_id)  # both land in the consultation room
     return redirect("portal:waiting_room")

@@ -1,7 +1,76 @@
 // The network and hardware check: each step reports "works" or what to do about it.
+// openDevices, levelMeter, playTestSound and stopStream are shared with the waiting room's device check.
 const page = document.querySelector("[data-check]");
-const iceServers = JSON.parse(document.getElementById("ice-servers").textContent);
+const iceServers = page ? JSON.parse(document.getElementById("ice-servers").textContent) : [];
 const results = {};
+
+// Camera and microphone together; when one is missing or busy, each on its own. Errors are DOMException
+// names: NotAllowedError (permission refused), NotFoundError (no such device), NotReadableError (in use).
+export async function openDevices() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    return { stream: null, camera: "NotSupportedError", microphone: "NotSupportedError" };
+  }
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    return {
+      stream,
+      camera: stream.getVideoTracks().length ? null : "NotFoundError",
+      microphone: stream.getAudioTracks().length ? null : "NotFoundError",
+    };
+  } catch (error) {
+    if (!["NotFoundError", "OverconstrainedError", "NotReadableError"].includes(error.name)) {
+      return { stream: null, camera: error.name, microphone: error.name };
+    }
+  }
+  const tracks = [];
+  const outcome = {};
+  for (const [device, constraints] of [["camera", { video: true }], ["microphone", { audio: true }]]) {
+    try {
+      tracks.push(...(await navigator.mediaDevices.getUserMedia(constraints)).getTracks());
+      outcome[device] = null;
+    } catch (error) {
+      outcome[device] = error.name;
+    }
+  }
+  return { stream: tracks.length ? new MediaStream(tracks) : null, ...outcome };
+}
+
+export function stopStream(stream) {
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+}
+
+// Moves `meter` (a <meter> from 0 to 1) with the microphone's loudness; returns a function that stops it.
+export function levelMeter(stream, meter) {
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(stream).connect(analyser);
+  const data = new Uint8Array(analyser.fftSize);
+  let frame;
+  (function tick() {
+    analyser.getByteTimeDomainData(data);
+    meter.value = data.reduce((max, v) => Math.max(max, Math.abs(v - 128)), 0) / 128;
+    frame = requestAnimationFrame(tick);
+  })();
+  return () => { cancelAnimationFrame(frame); context.close(); };
+}
+
+// A short tone through the speaker; false when this browser cannot play sound.
+export function playTestSound() {
+  try {
+    const context = new AudioContext();
+    const oscillator = context.createOscillator();
+    const gain = context.createGain();
+    gain.gain.value = 0.15;
+    oscillator.frequency.value = 660;
+    oscillator.connect(gain).connect(context.destination);
+    oscillator.addEventListener("ended", () => context.close());
+    oscillator.start();
+    oscillator.stop(context.currentTime + 0.6);
+    return true;
+  } catch (error) {
+    return false;
+  }
+}
 
 function report(name, ok, detail = "") {
   const item = page.querySelector(`[data-check-item="${name}"] .check-result`);
@@ -18,38 +87,22 @@ function checkBrowser() {
 }
 
 async function checkDevices() {
-  try {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  const { stream, camera, microphone } = await openDevices();
+  const track = stream?.getVideoTracks()[0];
+  if (track) {
     const video = page.querySelector("[data-preview]");
     video.srcObject = stream;
     video.hidden = false;
-    const track = stream.getVideoTracks()[0];
-    const { width, height } = track ? track.getSettings() : {};
-    report("camera", Boolean(track), width ? `${width}×${height}` : "");
-    const audio = stream.getAudioTracks()[0];
-    report("microphone", Boolean(audio));
-    if (audio) showLevel(stream);
-    return stream;
-  } catch (error) {
-    report("camera", false, error.name);
-    report("microphone", false, error.name);
-    return null;
   }
-}
-
-function showLevel(stream) {
-  const context = new AudioContext();
-  const analyser = context.createAnalyser();
-  context.createMediaStreamSource(stream).connect(analyser);
-  const data = new Uint8Array(analyser.fftSize);
-  const meter = page.querySelector("[data-level]");
-  meter.hidden = false;
-  (function tick() {
-    analyser.getByteTimeDomainData(data);
-    const peak = data.reduce((max, v) => Math.max(max, Math.abs(v - 128)), 0) / 128;
-    meter.value = peak;
-    requestAnimationFrame(tick);
-  })();
+  const { width, height } = track ? track.getSettings() : {};
+  report("camera", !camera, camera || (width ? `${width}×${height}` : ""));
+  report("microphone", !microphone, microphone || "");
+  if (!microphone) {
+    const meter = page.querySelector("[data-level]");
+    meter.hidden = false;
+    levelMeter(stream, meter);
+  }
+  return stream;
 }
 
 function checkServer() {
@@ -96,19 +149,7 @@ async function checkWebRTC(stream) {
 }
 
 function playTone() {
-  try {
-    const context = new AudioContext();
-    const oscillator = context.createOscillator();
-    const gain = context.createGain();
-    gain.gain.value = 0.15;
-    oscillator.frequency.value = 660;
-    oscillator.connect(gain).connect(context.destination);
-    oscillator.start();
-    oscillator.stop(context.currentTime + 0.6);
-    report("speaker", true);
-  } catch (error) {
-    report("speaker", false);
-  }
+  report("speaker", playTestSound());
 }
 
 async function run() {

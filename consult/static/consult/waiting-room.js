@@ -1,4 +1,7 @@
-// The patient's waiting room: stays connected (heartbeats, reconnects by itself) and shows the state.
+// The patient's waiting room: stays connected (heartbeats, reconnects by itself) and shows the state;
+// when called in with a room address, goes there. Also the "more information" dialog and a device check.
+import { levelMeter, openDevices, playTestSound, stopStream } from "./check.js";
+
 const room = document.querySelector("[data-waiting-room]");
 const HEARTBEAT_MS = 20000;
 let socket, heartbeat, retries = 0, closedForGood = false;
@@ -19,6 +22,26 @@ function showAnnouncements(items) {
   section.hidden = items.length === 0;
 }
 
+// Only a path on this site ("/c/room/"), never another origin or a javascript: URL.
+export function sameOriginPath(url) {
+  if (typeof url !== "string" || !url.startsWith("/") || url.startsWith("//") || url.startsWith("/\\")) return null;
+  try {
+    const target = new URL(url, location.origin);
+    return target.origin === location.origin ? target.pathname + target.search + target.hash : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+function calledIn(message) {
+  show("called");
+  const target = sameOriginPath(message.room_url);
+  if (target) {
+    closedForGood = true;
+    location.assign(target);
+  }
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}${room.dataset.socketPath}`);
@@ -30,7 +53,7 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
     if (message.type === "status") show(message.state);
-    if (message.type === "called") show("called");
+    if (message.type === "called") calledIn(message);
     if (message.type === "announcements") showAnnouncements(message.items);
   });
   socket.addEventListener("close", (event) => {
@@ -44,4 +67,112 @@ function connect() {
   });
 }
 
-if (room) connect();
+// --- "more information": the organisation's page in a dialog ----------------------------------------
+
+function setUpMoreInfo() {
+  const dialog = room.querySelector("[data-more-info]");
+  const opener = room.querySelector("[data-more-info-open]");
+  if (!dialog || !opener) return;
+  const frame = dialog.querySelector("iframe");
+  opener.addEventListener("click", () => {
+    if (!frame.src) frame.src = frame.dataset.src; // loaded only when asked for
+    dialog.showModal();
+  });
+  dialog.querySelector("[data-more-info-close]").addEventListener("click", () => dialog.close());
+  dialog.addEventListener("close", () => opener.focus());
+}
+
+// --- device check: camera preview, microphone level, test sound --------------------------------------
+
+const OUTCOMES = {
+  NotAllowedError: "denied", SecurityError: "denied", PermissionDeniedError: "denied",
+  NotFoundError: "missing", OverconstrainedError: "missing", DevicesNotFoundError: "missing",
+  NotReadableError: "busy", TrackStartError: "busy", AbortError: "busy",
+  NotSupportedError: "unsupported",
+};
+
+function setUpDeviceCheck() {
+  const panel = room.querySelector("[data-device-check]");
+  const toggle = room.querySelector("[data-device-check-toggle]");
+  if (!panel || !toggle) return;
+  const preview = panel.querySelector("[data-device-preview]");
+  const levelRow = panel.querySelector("[data-device-level-row]");
+  let stream = null, stopMeter = null, generation = 0; // generation: a late answer for a closed check is dropped
+
+  function report(device, error) {
+    const outcome = error ? (OUTCOMES[error] || "failed") : "ok";
+    panel.querySelectorAll(`[data-device="${device}"] [data-outcome]`).forEach((span) => {
+      span.hidden = span.dataset.outcome !== outcome;
+    });
+    panel.querySelector(`[data-device="${device}"]`).dataset.result = outcome;
+  }
+
+  function reset() {
+    panel.querySelectorAll("[data-device] [data-outcome]").forEach((span) => {
+      span.hidden = span.dataset.outcome !== "pending";
+    });
+  }
+
+  async function start() {
+    const mine = ++generation;
+    reset();
+    const devices = await openDevices();
+    if (mine !== generation) { stopStream(devices.stream); return; } // closed while the browser was asking
+    stream = devices.stream;
+    report("camera", devices.camera);
+    report("microphone", devices.microphone);
+    if (!devices.camera) {
+      preview.srcObject = stream;
+      preview.hidden = false;
+    }
+    if (!devices.microphone) {
+      levelRow.hidden = false;
+      try {
+        stopMeter = levelMeter(stream, panel.querySelector("[data-device-level]"));
+      } catch (error) {
+        levelRow.hidden = true;
+      }
+    }
+  }
+
+  function stop() {
+    if (stopMeter) stopMeter();
+    stopMeter = null;
+    stopStream(stream); // the camera light goes off
+    stream = null;
+    preview.srcObject = null;
+    preview.hidden = true;
+    levelRow.hidden = true;
+    panel.dataset.camera = "off";
+  }
+
+  function open() {
+    panel.hidden = false;
+    toggle.setAttribute("aria-expanded", "true");
+    panel.dataset.camera = "on";
+    start();
+  }
+
+  function close() {
+    generation += 1;
+    panel.hidden = true;
+    toggle.setAttribute("aria-expanded", "false");
+    stop();
+  }
+
+  toggle.addEventListener("click", () => (panel.hidden ? open() : close()));
+  panel.querySelector("[data-device-check-close]").addEventListener("click", () => { close(); toggle.focus(); });
+  panel.querySelector("[data-device-sound]").addEventListener("click", () => {
+    const played = playTestSound();
+    panel.querySelectorAll("[data-sound-outcome]").forEach((span) => {
+      span.hidden = span.dataset.soundOutcome !== (played ? "ok" : "failed");
+    });
+  });
+  window.addEventListener("pagehide", close);
+}
+
+if (room) {
+  connect();
+  setUpMoreInfo();
+  setUpDeviceCheck();
+}

@@ -1,24 +1,30 @@
-// The staff waiting room: the server says "changed" over the socket; the list is fetched again.
+// The staff waiting room: the list is fetched again whenever the page's staff socket says something changed.
+// The socket is the navigation badge's (waiting-badge.js, one per page); this listens to its events.
 const list = document.querySelector("[data-waiting-list]");
 const status = document.querySelector("[data-connection]");
-let retries = 0;
+let loading = false, again = false;
 
 async function refresh() {
-  const response = await fetch(list.dataset.listUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
-  if (response.ok) list.innerHTML = await response.text();
+  if (loading) { again = true; return; } // one request at a time; the last change is always fetched
+  loading = true;
+  try {
+    const response = await fetch(list.dataset.listUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    if (response.ok) list.innerHTML = await response.text();
+  } catch (error) {
+    // offline: the socket reconnects and says "changed" again
+  } finally {
+    loading = false;
+    if (again) { again = false; refresh(); }
+  }
 }
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${list.dataset.socketPath}`);
-  socket.addEventListener("open", () => { retries = 0; status.textContent = list.dataset.labelConnected; refresh(); });
-  socket.addEventListener("message", (event) => { if (JSON.parse(event.data).type === "changed") refresh(); });
-  socket.addEventListener("close", (event) => {
-    if (event.code === 4401 || event.code === 4403) return;
-    status.textContent = list.dataset.labelReconnecting;
-    retries += 1;
-    setTimeout(connect, Math.min(1000 * 2 ** retries, 15000));
-  });
+function showConnection(state) {
+  const labels = { live: list.dataset.labelConnected, reconnecting: list.dataset.labelReconnecting };
+  status.textContent = labels[state] || "";
 }
 
-if (list) connect();
+if (list) {
+  document.addEventListener("waiting:changed", refresh);
+  document.addEventListener("waiting:connection", (event) => showConnection(event.detail.state));
+  showConnection(document.documentElement.dataset.waitingSocket);
+}
