@@ -24,9 +24,15 @@ def disclaimer_accepted(session, participant, organization):
 
 def check(request):
     """The network and hardware check anyone can open before a consult (F-ROOM-11, F-SUPPORT-1)."""
-    from django.conf import settings
+    from django.utils.http import url_has_allowed_host_and_scheme
 
-    return render(request, "consult/check.html", {"ice_servers": settings.ICE_SERVERS})
+    # Sent here from the room when a camera failed: a way back (only to a path on this site).
+    back = request.GET.get("next", "")
+    if not (back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})):
+        back = ""
+    from .ice import ice_servers_for
+
+    return render(request, "consult/check.html", {"ice_servers": ice_servers_for("check"), "back_url": back})
 
 
 @never_cache
@@ -80,6 +86,14 @@ def appointment(request):
         return refusal
     appointment = participant.appointment
     organization = request.organization
+    from . import room
+
+    if disclaimer_accepted(request.session, participant, organization):
+        if room.consult_for_participant(participant) is not None:
+            return redirect("consult:room")  # called in, force-started or a quick consult: no waiting
+        latest = room.latest_consult_for(appointment)
+        if latest is not None and not latest.is_open and appointment.status == AppointmentStatus.COMPLETED:
+            return redirect("consult:room_ended")
     zone = zone_of(organization)
     window = links.Window(appointment, organization)
     state = _state(appointment, organization)

@@ -8,6 +8,8 @@ Widget pages (a later issue) relax frame-ancestors for themselves.
 import re
 import secrets
 
+WASM = "'wasm-unsafe-eval'"
+
 # An origin a view may add to frame-src / media-src (scheme://host[:port]); nothing that could end the directive.
 ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
@@ -26,12 +28,14 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" in response:
             return response
         frame_ancestors = getattr(response, "csp_frame_ancestors", "'none'")
+        wasm = f" {WASM}" if getattr(response, "csp_wasm", False) else ""
         if request.path.startswith(("/admin/", "/django-admin/")):
             policy = f"frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'self'"
         else:
             policy = (
                 "default-src 'self'; "
-                f"script-src 'self' 'nonce-{request.csp_nonce}'; "
+                # The consultation room compiles WebAssembly (background blur); that allows no JavaScript eval.
+                f"script-src 'self' 'nonce-{request.csp_nonce}'{wasm}; "
                 "style-src 'self' 'unsafe-inline'; "
                 # The waiting room frames and plays the organisation's own explainer video and "more
                 # information" page: its view names those origins (response.csp_frame_src / csp_media_src).

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, agenda, appointments, clients, waiting
+from .views import account, agenda, appointments, clients, room, waiting
 
 app_name = "portal"
 urlpatterns = [
@@ -13,6 +13,13 @@ urlpatterns = [
     path("announcements/", waiting.announcements, name="announcements"),
     path("announcements/delete/", waiting.announcements_delete, name="announcements_delete"),
     path("waiting-room/<int:entry_id>/call-in/", waiting.call_in, name="call_in"),
+    path("walk-in/", room.walk_in_switch, name="walk_in_switch"),
+    path("room/<int:appointment_id>/", room.consult_room, name="room"),
+    path("room/<int:appointment_id>/start/", room.consult_start, name="room_start"),
+    path("room/<int:appointment_id>/end/", room.consult_end, name="room_end"),
+    path("room/<int:appointment_id>/participants/", room.add_participant, name="room_participants"),
+    path("room/<int:appointment_id>/files/", room.file_upload, name="room_files"),
+    path("room/<int:appointment_id>/files/<int:file_id>/", room.file_download, name="room_file"),
     path("clients/", clients.client_list, name="clients"),
     path("clients/new/", clients.client_create, name="client_create"),
     path("clients/matches/", clients.client_matches, name="client_matches"),

@@ -63,6 +63,7 @@ class PatientWaitingConsumer(RejectingConsumer):
             await self.accept()
             await self.send_json({"type": "status", "state": await self._state()})
             await self.announcements_changed({})
+            await self._call_in_when_open()
         except Exception:
             # The browser went away during the handshake (a closed tab): Channels then never calls
             # disconnect(), so the entry would stay "connected" until the presence timeout.
@@ -95,11 +96,25 @@ class PatientWaitingConsumer(RejectingConsumer):
         self.entry.refresh_from_db()
         return "called" if self.entry.status == "called" else waiting.arrival_state(self.entry)
 
+    @database_sync_to_async
+    def _may_enter_room(self):
+        from .. import room
+
+        participant = AppointmentParticipant.objects.with_scopes_disabled().filter(pk=self.entry.participant_id).first()
+        return participant is not None and room.consult_for_participant(participant) is not None
+
+    async def _call_in_when_open(self):
+        """The consult is open (called in, force start, quick consult): go to the room."""
+        if await self._may_enter_room():
+            from ..room import patient_room_url
+
+            await self.send_json({"type": "called", "room_url": patient_room_url()})
+
     async def on_heartbeat(self, content):
         await database_sync_to_async(waiting.waiting_seen)(entry=self.entry)
 
     async def waiting_called(self, event):
-        await self.send_json({"type": "called"})
+        await self._call_in_when_open()
 
     async def announcements_changed(self, event):
         # The organisation's group says "changed"; each patient gets only what applies to their appointment.

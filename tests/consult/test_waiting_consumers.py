@@ -82,7 +82,7 @@ def test_patient_enters_and_the_practitioner_sees_it_live_then_calls_them_in():
 
         entry = await database_sync_to_async(WaitingEntry.objects.with_scopes_disabled().get)(pk=listed[0])
         await database_sync_to_async(waiting.waiting_call_in)(member=alpha.people["gp"], entry=entry)
-        assert await patient.receive_json_from(timeout=2) == {"type": "called"}
+        assert await patient.receive_json_from(timeout=2) == {"type": "called", "room_url": "/c/room/"}
         await patient.disconnect()
         await staff.disconnect()
 
