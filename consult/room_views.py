@@ -81,9 +81,11 @@ def patient_room(request):
         socket_path="/ws/room/", files_url=reverse("consult:room_file_upload"), leave_url=reverse("consult:room_ended"),
         check_url=reverse("consult:check") + "?next=" + reverse("consult:room"),
     )
+    practitioner = participant.appointment.practitioner
+    photo = practitioner.user.photo if practitioner is not None else None
     return room_page(request, {
         "config": config, "consult": consult, "appointment": participant.appointment, "staff": False,
-        "other_party": _other_party(participant.appointment),
+        "other_party": _other_party(participant.appointment), "other_photo": photo.url if photo else "",
     })
 
 
@@ -124,9 +126,11 @@ def room_ended(request):
 
 
 def _patient_consult(request):
+    from .views import disclaimer_accepted
+
     participant = _participant(request)
     consult = room.consult_for_participant(participant) if participant is not None else None
-    if consult is None:
+    if consult is None or not disclaimer_accepted(request.session, participant, request.organization):
         raise Http404
     return participant, consult
 

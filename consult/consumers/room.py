@@ -25,7 +25,7 @@ from orgs.scoping import organization_scope
 
 from .. import room
 from ..models import PeerRole
-from ..views import SESSION_PARTICIPANT, SESSION_TOKEN
+from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted
 from .waiting import FORBIDDEN, UNAUTHENTICATED, RejectingConsumer, organization_of
 
 REPLACED = 4409  # the same person opened the room in another tab; this one stands down
@@ -65,6 +65,8 @@ class RoomConsumer(RejectingConsumer):
                                                       session.get(SESSION_TOKEN))
             if participant is None:
                 return None if not session.get(SESSION_PARTICIPANT) else False
+            if not disclaimer_accepted(session, participant, organization):
+                return False
             consult = room.consult_for_participant(participant)
             if consult is None:
                 return False
@@ -137,15 +139,19 @@ class RoomConsumer(RejectingConsumer):
             await self.send_json({"type": "error", "message": " ".join(error.messages)})
 
     async def on_signal(self, content):
-        target = self.peers.get(content.get("to"))
+        to = content.get("to")
+        target = self.peers.get(to) if isinstance(to, str) else None
         data = content.get("data")
         if target is None or not isinstance(data, dict) or len(str(data)) > MAX_SIGNAL_CHARS:
             return
         await self.channel_layer.send(target, {"type": "room.signal", "from": self.me["id"], "data": data})
 
     async def on_chat(self, content):
+        text = content.get("text")
+        if not isinstance(text, str):
+            return
         message = await database_sync_to_async(room.chat_post)(
-            consult=self.consult, peer_id=self.me["id"], sender_name=self.me["name"], text=content.get("text"))
+            consult=self.consult, peer_id=self.me["id"], sender_name=self.me["name"], text=text)
         await self.channel_layer.group_send(self.group, {"type": "room.chat", "message": _message(message)})
 
     async def on_media(self, content):

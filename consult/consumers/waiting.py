@@ -31,6 +31,11 @@ class RejectingConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None:
+            return  # a binary frame: nothing we speak; ignored (raising would kill the socket unrecorded)
+        await super().receive(text_data=text_data, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             return  # malformed: ignored, the socket stays up

@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
+    # Host candidates with real loopback addresses instead of random mDNS names: the browsers of a test
+    # then connect without depending on multicast name resolution, which is flaky on a busy machine.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 # Fail fast: every page here is local and small.
 DEFAULT_TIMEOUT_MS = 10_000

@@ -56,7 +56,7 @@ def practitioner_in_waiting_room(browser, url_for, org, key="gp"):
     return page
 
 
-def remote_frames(page, count=1, timeout=20):
+def remote_frames(page, count=1, timeout=30):
     """Wait until `count` remote videos play real frames, and return their sizes. Frames must advance:
     a first frame that then freezes fails."""
     script = """() => [...document.querySelectorAll('.tile:not(.tile-local) video')].map(v => ({
