@@ -39,7 +39,10 @@ def link_path(appointment, role="client", index=0):
 def new_page(browser, locale="en-GB"):
     context = browser.new_context(viewport={"width": 1100, "height": 800}, locale=locale)
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-    return context.new_page()
+    page = context.new_page()
+    page.console_lines = []  # shown when a call does not come up
+    page.on("console", lambda message: page.console_lines.append(f"{message.type}: {message.text}"))
+    return page
 
 
 def patient_waits(browser, url_for, org, appointment, role="client", index=0):
@@ -72,7 +75,11 @@ def remote_frames(page, count=1, timeout=30):
             elif all(now["frames"] > before["frames"] + 5 for now, before in zip(playing, first, strict=False)):
                 return playing
         time_module.sleep(0.25)
-    raise AssertionError(f"remote video did not play: {page.evaluate(script)}")
+    peers = page.evaluate("""() => [...window.__room.peers.values()].map(p => ({id: p.id, polite: p.polite,
+        connection: p.pc.connectionState, ice: p.pc.iceConnectionState, signaling: p.pc.signalingState,
+        receivers: p.pc.getReceivers().map(r => r.track && r.track.readyState)}))""")
+    console = getattr(page, "console_lines", [])[-20:] + page.evaluate("() => window.__room.log")
+    raise AssertionError(f"remote video did not play: {page.evaluate(script)}; peers: {peers}; console: {console}")
 
 
 def wait_until(condition, timeout=10, message="condition not met"):

@@ -1,7 +1,10 @@
 // The consultation room: a WebRTC mesh (up to four people) signalled over the room's WebSocket.
 //
 // Each pair of peers uses the "perfect negotiation" pattern (the peer with the greater id is polite),
-// so both sides may add or replace tracks at any time without glare. A dropped socket reconnects by
+// so both sides may add or replace tracks at any time without glare. Glare is still avoided where it
+// can be: the one who arrives makes the first offer (the others wait for it before adding their
+// tracks), and only the impolite side restarts ICE. (Chromium can stop gathering candidates after
+// rolling back an offer that collided, which left calls without a connection.) A dropped socket reconnects by
 // itself; media keeps flowing meanwhile, and a peer connection whose ICE fails restarts ICE. Peers are
 // addressed by stable ids, and a random `session` per page load tells a reconnecting page (keep its
 // connection) from a reloaded one (start a new connection).
@@ -30,6 +33,11 @@ const state = {
   startedAt: new Date(config.startedAt),
 };
 window.__room = state; // for the browser tests and for support staff debugging a call
+state.log = []; // the last signalling events, for the same readers
+function trace(...parts) {
+  state.log.push(`${(performance.now() / 1000).toFixed(2)} ${parts.join(" ")}`);
+  if (state.log.length > 200) state.log.shift();
+}
 
 function format(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => values[key] ?? "");
@@ -86,10 +94,11 @@ function refreshLocalStream() {
   const local = $("[data-local-video]");
   local.srcObject = state.stream;
   local.classList.toggle("mirrored", !state.screen);
-  for (const peer of state.peers.values()) sendTracks(peer);
+  for (const peer of state.peers.values()) if (peer.sending) sendTracks(peer);
 }
 
 function sendTracks(peer) {
+  peer.sending = true;
   // replaceTrack needs no renegotiation; addTrack (first time) triggers negotiationneeded.
   const audio = state.microphone, video = outgoingVideo();
   if (audio) {
@@ -114,7 +123,9 @@ function broadcastMediaState() {
 // --- signalling ----------------------------------------------------------------------------------
 
 function send(message) {
-  if (state.socket?.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(message));
+  const open = state.socket?.readyState === WebSocket.OPEN;
+  if (message.type === "signal") trace(open ? "out" : "LOST", message.to, message.data.description?.type || "candidate");
+  if (open) state.socket.send(JSON.stringify(message));
 }
 
 function connect() {
@@ -131,6 +142,7 @@ function connect() {
     let message;
     try { message = JSON.parse(event.data); } catch { return; }
     const handler = handlers[message.type];
+    trace("in", message.type, message.from || message.peer?.id || "", message.data?.description?.type || (message.data?.candidate ? "candidate" : ""));
     if (handler) handler(message);
   });
   socket.addEventListener("close", (event) => {
@@ -153,7 +165,7 @@ const handlers = {
     setTimeout(() => { if ($("[data-room-status]").textContent === labels.connected) status(""); }, 3000);
     const present = new Set(message.peers.map((peer) => peer.id));
     for (const id of [...state.peers.keys()]) if (!present.has(id)) markPeerAway(id);
-    for (const peer of message.peers) ensurePeer(peer);
+    for (const peer of message.peers) ensurePeer(peer, { initiate: true });
     $("[data-chat-log]").replaceChildren();
     message.chat.forEach((item) => showChat(item, false));
     $("[data-files]")?.replaceChildren();
@@ -161,7 +173,7 @@ const handlers = {
     broadcastMediaState();
   },
   "peer-joined"(message) {
-    ensurePeer(message.peer);
+    ensurePeer(message.peer, { initiate: false });
     announce(format(labels.joined, { name: message.peer.name }));
   },
   "peer-left"(message) {
@@ -192,7 +204,7 @@ function announce(text) {
   setTimeout(() => { if ($("[data-room-status]").textContent === text) status(""); }, 5000);
 }
 
-function ensurePeer(info) {
+function ensurePeer(info, { initiate }) {
   const existing = state.peers.get(info.id);
   if (existing) {
     existing.name = info.name || existing.name;
@@ -204,9 +216,8 @@ function ensurePeer(info) {
       existing.session = info.session || existing.session;
       existing.tile.querySelector("[data-tile-state]").textContent = "";
       existing.tile.classList.remove("away");
-      if (existing.pc.iceConnectionState !== "connected" && existing.pc.iceConnectionState !== "completed") {
-        existing.pc.restartIce(); // signals may have been lost while the socket was down
-      }
+      const up = ["connected", "completed"].includes(existing.pc.iceConnectionState);
+      if (!up && !existing.polite) existing.pc.restartIce(); // signals may have been lost while the socket was down
       return existing;
     }
   }
@@ -214,15 +225,17 @@ function ensurePeer(info) {
   const peer = {
     id: info.id, name: info.name || "", role: info.role, session: info.session, pc,
     polite: state.me ? state.me.id > info.id : true, makingOffer: false, ignoreOffer: false,
-    tile: addTile(info), videoSender: null, audioSender: null,
+    tile: addTile(info), videoSender: null, audioSender: null, sending: false,
   };
   state.peers.set(info.id, peer);
   pc.addEventListener("negotiationneeded", async () => {
+    trace("negotiationneeded", peer.id, pc.signalingState);
     try {
       peer.makingOffer = true;
       await pc.setLocalDescription();
       send({ type: "signal", to: peer.id, data: { description: pc.localDescription.toJSON() } });
     } catch (error) {
+      trace("negotiation failed", error);
       console.warn("negotiation failed", error);
     } finally {
       peer.makingOffer = false;
@@ -242,23 +255,25 @@ function ensurePeer(info) {
     updateLayout();
   });
   pc.addEventListener("iceconnectionstatechange", () => {
-    if (pc.iceConnectionState === "failed") pc.restartIce();
+    if (pc.iceConnectionState === "failed" && !peer.polite) pc.restartIce();
   });
   pc.addEventListener("connectionstatechange", () => {
     const text = { connecting: labels.connecting, disconnected: labels.peerReconnecting, failed: labels.peerReconnecting }[pc.connectionState] || "";
     peer.tile.querySelector("[data-tile-state]").textContent = text;
     peer.tile.dataset.state = pc.connectionState;
-    if (pc.connectionState === "failed") pc.restartIce();
+    if (pc.connectionState === "failed" && !peer.polite) pc.restartIce();
   });
   // A watchdog: signals can be lost (a socket that dropped mid-offer); a connection that is not up after a
   // while restarts ICE, which renegotiates from whatever state both sides are in.
   peer.watchdog = setInterval(() => {
     if (pc.connectionState === "closed") return clearInterval(peer.watchdog);
-    if (pc.connectionState !== "connected" && pc.signalingState === "stable" && state.socket?.readyState === 1) {
-      pc.restartIce();
+    const stuck = pc.connectionState !== "connected" && pc.signalingState === "stable";
+    if (stuck && !peer.polite && state.socket?.readyState === 1) {
+      if (peer.sending) pc.restartIce();
+      else sendTracks(peer); // the newcomer's offer never came: offer ourselves
     }
   }, 8000);
-  sendTracks(peer);
+  if (initiate) sendTracks(peer); // else the newcomer's offer comes first; tracks are added to the answer
   updateLayout();
   return peer;
 }
@@ -266,16 +281,18 @@ function ensurePeer(info) {
 async function onSignal(from, data) {
   if (!data || typeof data !== "object") return;
   let peer = state.peers.get(from);
-  if (!peer) peer = ensurePeer({ id: from, name: "" });
+  if (!peer) peer = ensurePeer({ id: from, name: "" }, { initiate: false });
   const pc = peer.pc;
   try {
     if (data.description) {
       const description = data.description;
       const collision = description.type === "offer" && (peer.makingOffer || pc.signalingState !== "stable");
       peer.ignoreOffer = !peer.polite && collision;
+      trace("description", from, description.type, collision ? "collision" : "", peer.ignoreOffer ? "ignored" : "");
       if (peer.ignoreOffer) return;
       await pc.setRemoteDescription(description);
       if (description.type === "offer") {
+        if (!peer.sending) sendTracks(peer); // reuses the offer's transceivers: no second round
         await pc.setLocalDescription();
         send({ type: "signal", to: from, data: { description: pc.localDescription.toJSON() } });
       }
@@ -287,6 +304,7 @@ async function onSignal(from, data) {
       }
     }
   } catch (error) {
+    trace("signal failed", error);
     console.warn("signal failed", error);
   }
 }
