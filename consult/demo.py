@@ -68,3 +68,32 @@ def consult_demo(organization):
                     guests=[guest] if index == 0 else (),
                     personal_message="Please have your medication list at hand." if index == 1 else "",
                 )
+
+
+def consult_now_link(organization, practitioner_email):
+    """A patient link that opens the waiting room right now, for trying a consult from `make run`:
+    an appointment with the practitioner starting within minutes (reused while its link is open)."""
+    from . import links
+    from .models import Appointment, AppointmentParticipant, AppointmentStatus
+
+    now = timezone.now()
+    with organization_scope(organization):
+        practitioner = Membership.objects.select_related("organization", "user").filter(
+            user__email=practitioner_email).first()
+        admin = Membership.objects.filter(role=Role.ORG_ADMIN).select_related("user", "organization").first()
+        client = Client.objects.filter(is_external=False).order_by("pk").first()
+        if practitioner is None or admin is None or client is None:
+            return None
+        appointment = Appointment.objects.filter(
+            practitioner=practitioner, client=client, status=AppointmentStatus.SCHEDULED,
+            starts_at__gte=now - timedelta(minutes=organization.consult_link_closes_minutes - 10),
+            starts_at__lte=now + timedelta(minutes=30)).order_by("starts_at").first()
+        if appointment is None:
+            start = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
+            try:
+                appointment = services.appointment_create(member=admin, client=client, practitioner=practitioner,
+                                                          starts_at=start, duration_minutes=10)
+            except services.SlotTakenError:
+                return None
+        participant = AppointmentParticipant.objects.filter(appointment=appointment, role="client").first()
+        return links.link_url(organization, links.token_for(participant.token_nonce))

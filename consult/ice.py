@@ -14,11 +14,12 @@ import time
 from django.conf import settings
 
 
-def ice_servers_for(identity):
+def ice_servers_for(identity, *, with_turn=True, seconds=None):
+    """`with_turn=False` for pages anyone can open: our relay is not for strangers."""
     servers = list(settings.ICE_SERVERS)
     secret = settings.TURN_SHARED_SECRET
-    if secret and settings.TURN_URLS:
-        username = f"{int(time.time()) + settings.TURN_CREDENTIAL_SECONDS}:{identity}"
+    if with_turn and secret and settings.TURN_URLS:
+        username = f"{int(time.time()) + (seconds or settings.TURN_CREDENTIAL_SECONDS)}:{identity}"
         digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
         servers.append({"urls": list(settings.TURN_URLS), "username": username,
                         "credential": base64.b64encode(digest).decode()})

@@ -291,8 +291,9 @@ def chat_post(*, consult, peer_id, sender_name, text):
         raise ValidationError(_("Type a message first."))
     if len(text) > CHAT_MAX_CHARS:
         raise ValidationError(_("A message can be at most %(count)s characters.") % {"count": CHAT_MAX_CHARS})
-    with organization_scope(consult.organization):
-        if not Consult.objects.filter(pk=consult.pk, status=ConsultStatus.OPEN).exists():
+    with transaction.atomic(), organization_scope(consult.organization):
+        # The lock orders this after a concurrent end: a message never outlives a chat deleted at the end.
+        if not Consult.objects.select_for_update().filter(pk=consult.pk, status=ConsultStatus.OPEN).exists():
             raise ValidationError(_("This consult has ended."))
         return ConsultMessage.objects.create(organization=consult.organization, consult=consult, peer_id=peer_id,
                                              sender_name=sender_name, text=text)

@@ -4,18 +4,19 @@ A patient is whoever the session's participant is (the emailed link was exchange
 only opens while their consult is open (and, for extra participants, while the client is in it).
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import room
 from .ice import ice_servers_for
+from .room_texts import origin_of
 from .views import SESSION_PARTICIPANT, SESSION_TOKEN
 
 
@@ -120,8 +121,7 @@ def room_ended(request):
         "other_party": _other_party(participant.appointment),
     })
     if survey:
-        parts = urlsplit(survey)
-        response.csp_frame_src = [f"{parts.scheme}://{parts.netloc}"]
+        response.csp_frame_src = [origin_of(survey)]
     return response
 
 
@@ -145,6 +145,11 @@ def patient_file_upload(request):
 
 def share_file(request, *, consult, peer_id, sender_name):
     """The upload behind the room's "share a file" (staff and patients alike); answers JSON."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > settings.ROOM_FILE_MAX_BYTES + 64 * 1024:  # form overhead
+        # Refused before the body is parsed; the proxy's body limit (README) stops it before it is stored.
+        return JsonResponse({"error": _("This file is too large to share; the limit is %(size)s.") % {
+            "size": filesizeformat(settings.ROOM_FILE_MAX_BYTES)}}, status=413)
     try:
         shared = room.file_share(consult=consult, peer_id=peer_id, sender_name=sender_name,
                                  upload=request.FILES.get("file"))

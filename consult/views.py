@@ -32,7 +32,10 @@ def check(request):
         back = ""
     from .ice import ice_servers_for
 
-    return render(request, "consult/check.html", {"ice_servers": ice_servers_for("check"), "back_url": back})
+    # The relay (TURN) is tested only by someone with a reason: a patient with a link, or staff; briefly.
+    known = bool(request.session.get(SESSION_PARTICIPANT)) or request.user.is_authenticated
+    servers = ice_servers_for("check", with_turn=known, seconds=600)
+    return render(request, "consult/check.html", {"ice_servers": servers, "back_url": back})
 
 
 @never_cache

@@ -118,11 +118,14 @@ def arrival_state(entry):
 
 def waiting_call_in(*, member, entry, request=None):
     """Bring the patient in: their waiting room hears it at once (F-WAIT-3)."""
+    from .room import consult_start
+
     appointment = entry.appointment
-    if not policy.can_view_appointment(member, appointment):
-        raise PermissionDenied
+    if not policy.can_hold_consult(member, appointment):
+        raise PermissionDenied  # also platform staff giving remote support: they look, they do not call in
     if entry.status != WaitingStatus.WAITING:
         raise ValidationError(_("This person is no longer waiting."))
+    # Calling in and opening the consult succeed or fail together: no one is left "called" with no room.
     with transaction.atomic(), organization_scope(member.organization):
         entry.status = WaitingStatus.CALLED
         entry.called_at = timezone.now()
@@ -131,9 +134,7 @@ def waiting_call_in(*, member, entry, request=None):
         audit_record(organization=member.organization, actor=member.user, action="waiting.call_in",
                      target=appointment, request=request)
         _announce(staff_groups_for(appointment), {"type": "waiting.changed"})
-    from .room import consult_start
-
-    consult_start(member=member, appointment=appointment, request=request)  # lets the patient in
+        consult_start(member=member, appointment=appointment, request=request)  # lets the patient in
     return entry
 
 

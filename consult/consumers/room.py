@@ -15,8 +15,12 @@ Protocol (JSON objects with a "type"):
                     ended, error {message}
 """
 
+import time
+
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from orgs import policy, selectors
@@ -24,21 +28,40 @@ from orgs.middleware import SESSION_ORG_KEY, session_binding
 from orgs.scoping import organization_scope
 
 from .. import room
-from ..models import PeerRole
+from ..models import Consult, PeerRole
 from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted
 from .waiting import FORBIDDEN, UNAUTHENTICATED, RejectingConsumer, organization_of
 
 REPLACED = 4409  # the same person opened the room in another tab; this one stands down
 ENDED = 4410
+FULL = 4429
 MAX_PEERS = 4  # a mesh: every browser sends its video to every other one
 MAX_SIGNAL_CHARS = 64_000
 MAX_CAPTION_CHARS = 500
+
+
+class TokenBucket:
+    """At most `rate` messages a second on average, `burst` at once: a socket cannot flood the room."""
+
+    def __init__(self, rate, burst):
+        self.rate, self.burst, self.tokens, self.at = rate, burst, burst, time.monotonic()
+
+    def take(self):
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 class RoomConsumer(RejectingConsumer):
     async def connect(self):
         self.consult = None
         self.me = None
+        self.joined = False
+        self.language = None
         self.peers = {}  # peer id → channel name, kept from the group's join/leave messages
         identity = await self._identify()
         if identity is None:
@@ -46,8 +69,9 @@ class RoomConsumer(RejectingConsumer):
         if identity is False:
             return await self.reject(FORBIDDEN)
         self.consult, self.me = identity
-        self.group = room.room_group(self.consult.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.group = room.room_group(self.consult.pk)  # joined only after a successful hello: before, it hears nothing
+        self.messages_bucket = TokenBucket(rate=30, burst=60)  # signalling is bursty (ICE candidates)
+        self.chat_bucket = TokenBucket(rate=2, burst=10)
         await self.accept()
 
     @database_sync_to_async
@@ -72,8 +96,10 @@ class RoomConsumer(RejectingConsumer):
                 return False
             role = PeerRole.CLIENT if participant.role == "client" else PeerRole.GUEST
             person = participant.person
-            return consult, {"id": room.participant_peer_id(participant), "role": role,
-                             "name": person.display_name if person else _("Guest"),
+            self.language = (person.language if person else "") or organization.default_language
+            with translation.override(self.language):
+                name = person.display_name if person else _("Guest")
+            return consult, {"id": room.participant_peer_id(participant), "role": role, "name": name,
                              "participant": participant, "membership": None}
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -86,17 +112,30 @@ class RoomConsumer(RejectingConsumer):
         consult = room.consult_for_staff(member, appointment_id)
         if consult is None:
             return False
+        self.language = getattr(user, "language", "") or organization.default_language
         return consult, {"id": room.staff_peer_id(member), "role": PeerRole.STAFF,
                          "name": user.get_full_name() or user.email, "participant": None, "membership": member}
 
     # --- from the browser ---------------------------------------------------------------------
 
     async def on_hello(self, content):
-        session = str(content.get("session", ""))[:64]
-        self.me["session"] = session
-        joined = await self._join()
+        if self.joined:
+            return  # one hello per socket: a second would resend history and confuse the others
+        self.me["session"] = str(content.get("session", ""))[:64]
+        # Into the group before the database says we are here: no one who joins meanwhile is missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            joined = await self._join()
+        except ValidationError as error:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.me.pop("session", None)
+            await self.send_json({"type": "error", "message": " ".join(error.messages)})
+            return await self.close(code=FULL)
         if joined is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.me.pop("session", None)
             return await self.close(code=ENDED)
+        self.joined = True
         welcome, previous = joined
         if previous:
             await self.channel_layer.send(previous, {"type": "room.replaced"})
@@ -107,8 +146,9 @@ class RoomConsumer(RejectingConsumer):
 
     @database_sync_to_async
     def _join(self):
-        with organization_scope(self.consult.organization):
-            self.consult.refresh_from_db()
+        with transaction.atomic(), organization_scope(self.consult.organization):
+            # The consult's row lock makes "is there room for one more?" and taking the place one step.
+            self.consult = Consult.objects.select_for_update().select_related("organization").get(pk=self.consult.pk)
             if not self.consult.is_open:
                 return None
             others = [p for p in room.peers_in(self.consult) if p.peer_id != self.me["id"]]
@@ -131,12 +171,15 @@ class RoomConsumer(RejectingConsumer):
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             return
-        if content["type"] != "hello" and "session" not in (self.me or {}):
+        if content["type"] != "hello" and not self.joined:
             return  # nothing counts before the browser said hello
-        try:
-            await super().receive_json(content, **kwargs)
-        except ValidationError as error:
-            await self.send_json({"type": "error", "message": " ".join(error.messages)})
+        if not self.messages_bucket.take():
+            return
+        with translation.override(self.language):
+            try:
+                await super().receive_json(content, **kwargs)
+            except ValidationError as error:
+                await self.send_json({"type": "error", "message": " ".join(error.messages)})
 
     async def on_signal(self, content):
         to = content.get("to")
@@ -150,6 +193,8 @@ class RoomConsumer(RejectingConsumer):
         text = content.get("text")
         if not isinstance(text, str):
             return
+        if not self.chat_bucket.take():
+            raise ValidationError(_("You are sending messages too quickly; wait a moment."))
         message = await database_sync_to_async(room.chat_post)(
             consult=self.consult, peer_id=self.me["id"], sender_name=self.me["name"], text=text)
         await self.channel_layer.group_send(self.group, {"type": "room.chat", "message": _message(message)})
@@ -172,12 +217,15 @@ class RoomConsumer(RejectingConsumer):
     async def on_bye(self, content):
         """The page is being closed on purpose: the others drop this peer at once."""
         await self._leave(final=True)
+        self.joined = False
+        await self.close()
 
     async def disconnect(self, code):
         if self.consult is None:
             return
         await self._leave(final=False)
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.joined = False
 
     async def _leave(self, *, final):
         if self.me is None or "session" not in self.me:
@@ -191,7 +239,7 @@ class RoomConsumer(RejectingConsumer):
     # --- from the group -------------------------------------------------------------------------
 
     async def room_joined(self, event):
-        if event["channel"] == self.channel_name or "session" not in (self.me or {}):
+        if event["channel"] == self.channel_name or not self.joined:
             return
         self.peers[event["peer"]["id"]] = event["channel"]
         await self.send_json({"type": "peer-joined", "peer": event["peer"]})

@@ -577,3 +577,40 @@ def test_ending_the_consult_tells_everyone_and_closes_with_4410():
         assert await closed_with(socket("/ws/room/", "alpha.localhost", patient_key)) == 4403
 
     async_to_sync(scenario)()
+
+
+def test_a_chat_flood_is_cut_off_and_stored_only_up_to_the_limit():
+    alpha = make_org("alpha", "Alpha Practice")
+    appointment, consult, _participant, patient_key, gp_key = two_peers(alpha)
+
+    async def scenario():
+        gp = socket(staff_path(appointment), "alpha.localhost", gp_key)
+        await joined(gp)
+        for number in range(30):
+            await gp.send_json_to({"type": "chat", "text": f"spam {number}"})
+        answers = [await gp.receive_json_from(timeout=TIMEOUT) for _ in range(30)]
+        assert [a["type"] for a in answers].count("chat") <= 12
+        assert any(a["type"] == "error" and "too quickly" in a["message"] for a in answers)
+        await gp.disconnect()
+
+    async_to_sync(scenario)()
+    assert ConsultMessage.objects.with_scopes_disabled().filter(consult=consult).count() <= 12
+
+
+def test_a_socket_that_never_said_hello_hears_nothing():
+    alpha = make_org("alpha", "Alpha Practice")
+    appointment, _consult, _participant, patient_key, gp_key = two_peers(alpha)
+
+    async def scenario():
+        silent = socket(staff_path(appointment), "alpha.localhost", gp_key)
+        connected, _ = await silent.connect()
+        assert connected
+        patient = socket("/ws/room/", "alpha.localhost", patient_key)
+        await joined(patient)
+        await patient.send_json_to({"type": "chat", "text": "private"})
+        await patient.receive_json_from(timeout=TIMEOUT)
+        assert await silent.receive_nothing(timeout=0.3)  # no hello: not in the group, no chat, no captions
+        await silent.disconnect()
+        await patient.disconnect()
+
+    async_to_sync(scenario)()

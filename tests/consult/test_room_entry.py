@@ -141,3 +141,20 @@ def test_turn_credentials_are_short_lived_and_verifiable(settings):
     assert who == "client-7" and 3500 < int(expiry) - time.time() <= 3600
     expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
     assert turn["credential"] == expected and turn["urls"] == ["turns:turn.example.org:443"]
+
+
+def test_the_public_check_page_gives_turn_credentials_only_to_patients_and_staff(alpha, settings):
+    import json
+    import re
+
+    settings.ICE_SERVERS = []
+    settings.TURN_SHARED_SECRET = "s3cret"
+    settings.TURN_URLS = ["turn:turn.example.org:3478"]
+
+    def servers(browser):
+        page = browser.get("/c/check/").content.decode()
+        return json.loads(re.search(r'id="ice-servers" type="application/json">(.*?)</script>', page).group(1))
+
+    assert servers(host_client(alpha)) == []  # a stranger: no relay
+    turn, = servers(signed_in_client(alpha.people["gp"].user, alpha))
+    assert int(turn["username"].split(":")[0]) - time.time() <= 600

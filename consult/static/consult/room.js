@@ -150,6 +150,7 @@ function connect() {
     if (socket !== state.socket || state.stopped) return;
     if (event.code === 4410) return leave();
     if (event.code === 4409) return stop(labels.replaced);
+    if (event.code === 4429) return stop(labels.full);
     if (event.code === 4401 || event.code === 4403) return stop(labels.closed, true);
     status(labels.reconnecting);
     state.retries += 1;
@@ -422,6 +423,12 @@ function showChat(message, live) {
   }
 }
 
+function sizeText(bytes) {
+  // Intl's units need no translation: "2,4 MB" in Dutch, "2.4 MB" in English.
+  const [value, unit] = bytes >= 1e6 ? [bytes / 1e6, "megabyte"] : [Math.max(1, bytes / 1e3), "kilobyte"];
+  return new Intl.NumberFormat(document.documentElement.lang, { style: "unit", unit, unitDisplay: "short", maximumFractionDigits: 1 }).format(value);
+}
+
 function fileUrl(id) {
   return `${config.filesUrl}${id}/`;
 }
@@ -437,7 +444,7 @@ function showFile(file) {
   link.textContent = file.name;
   const meta = document.createElement("span");
   meta.className = "muted small";
-  meta.textContent = ` ${Math.max(1, Math.round(file.size / 1024))} KB · ${file.sender}`;
+  meta.textContent = ` ${sizeText(file.size)} · ${file.sender}`;
   item.append(link, meta);
   list.append(item);
   if ($("[data-side]").hidden && file.from !== state.me?.id) {
@@ -606,7 +613,7 @@ async function fillDevices() {
     const current = kind === "videoinput" ? state.camera?.getSettings().deviceId
       : kind === "audioinput" ? state.microphone?.getSettings().deviceId : select.value;
     select.replaceChildren(...devices.filter((d) => d.kind === kind).map((device, index) => {
-      const option = new Option(device.label || `${kind} ${index + 1}`, device.deviceId);
+      const option = new Option(device.label || `${select.labels[0]?.textContent || ""} ${index + 1}`, device.deviceId);
       option.selected = device.deviceId === current;
       return option;
     }));
@@ -740,7 +747,7 @@ function wireStaffTools() {
         $("[data-add-result]").hidden = false;
         $("[data-add-link]").select();
       } else {
-        error.textContent = Object.values(body.errors || {}).flat().join(" ") || labels.uploadFailed;
+        error.textContent = Object.values(body.errors || {}).flat().join(" ") || labels.addFailed;
         error.hidden = false;
       }
     });

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from consult.demo import consult_demo
+from consult.demo import consult_demo, consult_now_link
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, group_permissions_sync, org_create
@@ -71,6 +71,10 @@ class Command(BaseCommand):
             f"  {other.base_url}/         a second organisation (admin@other.test), to see isolation",
             "",
             f"  Password for every demo login: {DEMO_PASSWORD}",
+            "",
+            "  Try a video consult: sign in to the portal as eva@demo.test and open the Waiting room; then open",
+            f"  this patient link in another browser (or a private window): {consult_now_link(demo, 'eva@demo.test')}",
+            "  and call the patient in. Each run of `make run` makes a fresh appointment when the last one closed.",
             f"  Emails are written to {settings.EMAIL_FILE_PATH}/" if hasattr(settings, "EMAIL_FILE_PATH") else "",
             "",
         ]
