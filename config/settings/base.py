@@ -224,13 +224,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="OpenConsult <no-reply@op
 
 # Realtime: in-memory channel layer unless REDIS_URL is set.
 REDIS_URL = env("REDIS_URL", default="")
+# Sizes from bench/waiting_room.py (a burst of 1000 patients on one worker). capacity: messages a socket may
+# have queued; a practitioner's socket gets one "changed" per patient joining, and at the default of 100 most
+# of a burst was dropped, so the list missed who arrived.
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+            # max_connections: redis-py's pool (default 100) refuses the next command in flight, and 1000 sockets
+            # leaving at once need ~900 (2 group_discards each). socket_timeout: above channels_redis' 5 s
+            # blocking pop; at redis-py's default of 5 s that read times out and kills idle sockets.
+            "hosts": [{"address": REDIS_URL, "max_connections": 2000, "socket_timeout": 15}],
+            "capacity": 2000,
+        }}
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Later work: django-q2. ORM broker on its own SQLite file by default, Redis when REDIS_URL is set.
