@@ -16,6 +16,19 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layers():
+    """Channel-layer instances of each test's own. A Redis layer remembers the event loop that receives on
+    it; a test whose loop ended in the middle of a receive (async_to_sync) would leave the shared instance
+    unusable for the next loop, such as the browser tests' server ("Two event loops are trying to
+    receive() on one channel layer at once")."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_root():
     """Consult files of this run live in their own directory (config/settings/test.py); gone afterwards."""

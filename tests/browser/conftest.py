@@ -100,7 +100,9 @@ class LiveASGIServer:
         deadline = time.monotonic() + timeout
         while state.connections or state.tasks:
             if time.monotonic() > deadline:
-                raise AssertionError(f"the server is still busy: {len(state.connections)} connections open")
+                stacks = [task.get_stack(limit=3) for task in list(state.tasks)]
+                raise AssertionError(f"the server is still busy: {len(state.connections)} connections open, "
+                                     f"tasks at {stacks}")
             time.sleep(0.05)
 
     def stop(self):

@@ -1,6 +1,7 @@
 """The room keeps the consult going: a cut socket reconnects by itself, and so does a server restart,
 with media flowing meanwhile and chat working again afterwards (F-ROOM, issue 4 "Reliability")."""
 
+from channels.layers import channel_layers
 from playwright.sync_api import expect
 
 from consult.models import Consult, ConsultStatus
@@ -68,6 +69,8 @@ def test_a_server_restart_does_not_end_the_consult(browser, alpha):
         expect(staff.locator("[data-room-status]")).to_have_text("Connection lost; reconnecting…")
         remote_frames(patient)  # peer to peer: the video does not pass through the server
 
+        # A new process in real life: new channel-layer connections (the old ones belonged to the stopped loop).
+        channel_layers.backends.clear()
         server = LiveASGIServer(_asgi_application(), port=port)
         server.start()
         expect(patient.locator("[data-room][data-connection=open]")).to_be_attached(timeout=20_000)

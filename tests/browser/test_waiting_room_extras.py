@@ -64,7 +64,7 @@ def test_patient_accepts_the_disclaimer_then_waits_with_the_organisations_text(p
     expect(page.locator('[data-device="camera"]')).to_have_attribute("data-result", "ok")
     expect(page.locator('[data-device="microphone"]')).to_have_attribute("data-result", "ok")
     expect(page.get_by_label("Your camera")).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-device-preview]').videoWidth > 0", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('[data-device-preview]').videoWidth > 0", timeout=30_000)
     page.get_by_role("button", name="Play a test sound").click()
     expect(page.get_by_text("Did you hear a tone?")).to_be_visible()
     page.get_by_role("button", name="Close the check (turns the camera off)").click()
