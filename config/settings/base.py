@@ -113,6 +113,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Keep connections between requests and socket messages: opening one per database call was the largest
+# single cost of a burst of patients joining (bench/waiting_room.py).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, task worker) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -28,3 +28,6 @@ ICE_SERVERS = []  # tests stay on this machine: host candidates only
 # Private files (consult shares) of a test run go to a directory of its own, removed by tests/conftest.py.
 STORAGES["private"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",  # noqa: F405
                        "OPTIONS": {"location": str(VAR_DIR / f"test-private-{_run}"), "base_url": None}}  # noqa: F405
+# Tests close connections after use: a connection kept by the browser tests' server thread would stop the
+# test database from being dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0

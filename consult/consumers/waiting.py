@@ -4,6 +4,7 @@ Each consumer decides who may join from the host's organisation and the session,
 in the URL; a socket without a session closes with 4401, one that may not join with 4403.
 """
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
@@ -31,6 +32,15 @@ class RejectingConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
+    async def dispatch(self, message):
+        # Channels' dispatch first hops to the database thread to close stale connections, for every
+        # message; our handlers that use the database do so through database_sync_to_async, which does
+        # that itself. Skipping the hop keeps group events ("changed") from queueing behind a burst.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
             return  # a binary frame: nothing we speak; ignored (raising would kill the socket unrecorded)
@@ -54,21 +64,20 @@ class RejectingConsumer(AsyncJsonWebsocketConsumer):
 class PatientWaitingConsumer(RejectingConsumer):
     async def connect(self):
         self.entry = None
-        session = self.scope.get("session")
-        if session is None or not await database_sync_to_async(session.get)(SESSION_PARTICIPANT):
-            return await self.reject(UNAUTHENTICATED)
-        self.entry = await self._enter(session)
-        if self.entry is None:
-            return await self.reject(FORBIDDEN)
+        # One trip to the database thread for the whole handshake: a burst of patients arriving at once
+        # queues on that one thread per worker (bench/waiting_room.py).
+        entered = await self._enter(self.scope.get("session"))
+        if entered in (UNAUTHENTICATED, FORBIDDEN):
+            return await self.reject(entered)
+        self.entry, greeting = entered
         self.groups_joined = [waiting.appointment_group(self.entry.appointment_id),
                               waiting.announcements_group(self.entry.organization_id)]
         try:
             for group in self.groups_joined:
                 await self.channel_layer.group_add(group, self.channel_name)
             await self.accept()
-            await self.send_json({"type": "status", "state": await self._state()})
-            await self.announcements_changed({})
-            await self._call_in_when_open()
+            for message in greeting:
+                await self.send_json(message)
         except Exception:
             # The browser went away during the handshake (a closed tab): Channels then never calls
             # disconnect(), so the entry would stay "connected" until the presence timeout.
@@ -77,29 +86,35 @@ class PatientWaitingConsumer(RejectingConsumer):
 
     @database_sync_to_async
     def _enter(self, session):
+        """(entry, the first messages for the page), or the close code."""
+        from .. import room
+
+        if session is None or not session.get(SESSION_PARTICIPANT):
+            return UNAUTHENTICATED
         organization = organization_of(self.scope)
         if organization is None:
-            return None
+            return FORBIDDEN
         with organization_scope(organization):
             participant = AppointmentParticipant.objects.select_related("appointment__organization").filter(
                 pk=session.get(SESSION_PARTICIPANT)).first()
             if participant is None or participant.token_hash != session.get(SESSION_TOKEN):
-                return None
+                return FORBIDDEN
             appointment = participant.appointment
             if appointment.status != AppointmentStatus.SCHEDULED or appointment.anonymised_at:
-                return None
+                return FORBIDDEN
             if Window(appointment, organization).state(timezone.now()) != Window.OPEN:
-                return None
+                return FORBIDDEN
             if not disclaimer_accepted(session, participant, organization):
-                return None  # not entered until the disclaimer is accepted (F-ORG-6)
+                return FORBIDDEN  # not entered until the disclaimer is accepted (F-ORG-6)
             entry = waiting.waiting_enter(participant=participant)
             entry.appointment = appointment
-            return entry
-
-    @database_sync_to_async
-    def _state(self):
-        self.entry.refresh_from_db()
-        return "called" if self.entry.status == "called" else waiting.arrival_state(self.entry)
+            greeting = [
+                {"type": "status", "state": "called" if entry.status == "called" else waiting.arrival_state(entry)},
+                {"type": "announcements", "items": waiting.active_announcements(appointment)},
+            ]
+            if room.consult_for_participant(participant) is not None:
+                greeting.append({"type": "called", "room_url": room.patient_room_url()})
+            return entry, greeting
 
     @database_sync_to_async
     def _may_enter_room(self):
