@@ -235,9 +235,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
             # max_connections: redis-py's pool (default 100) refuses the next command in flight, and 1000 sockets
-            # leaving at once need ~900 (2 group_discards each). socket_timeout: above channels_redis' 5 s
-            # blocking pop; at redis-py's default of 5 s that read times out and kills idle sockets.
-            "hosts": [{"address": REDIS_URL, "max_connections": 2000, "socket_timeout": 15}],
+            # leaving at once need ~900 (2 group_discards each). (A socket_timeout of 15 s, tried against idle
+            # sockets dropping in the benchmark, left cancelled receives hanging after a socket closed.)
+            "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
             "capacity": 2000,
         }}
     }

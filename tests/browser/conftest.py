@@ -65,6 +65,17 @@ def _asgi_application():
     return application
 
 
+def _awaiting(task):
+    """Where a running task waits: the chain of coroutines it is inside, innermost last."""
+    chain, coroutine = [], task.get_coro()
+    while coroutine is not None:
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
+    return " > ".join(chain[-6:])
+
+
 class LiveASGIServer:
     def __init__(self, application, port=0):
         import uvicorn
@@ -100,7 +111,7 @@ class LiveASGIServer:
         deadline = time.monotonic() + timeout
         while state.connections or state.tasks:
             if time.monotonic() > deadline:
-                stacks = [task.get_stack(limit=3) for task in list(state.tasks)]
+                stacks = [_awaiting(task) for task in list(state.tasks)]
                 raise AssertionError(f"the server is still busy: {len(state.connections)} connections open, "
                                      f"tasks at {stacks}")
             time.sleep(0.05)
