@@ -94,11 +94,12 @@ class PatientWaitingConsumer(RejectingConsumer):
         organization = organization_of(self.scope)
         if organization is None:
             return FORBIDDEN
+        # The same session → participant lookup as the room's pages and socket (one place checks the token).
+        participant = room.participant_by_session(organization, session.get(SESSION_PARTICIPANT),
+                                                  session.get(SESSION_TOKEN))
+        if participant is None:
+            return FORBIDDEN
         with organization_scope(organization):
-            participant = AppointmentParticipant.objects.select_related("appointment__organization").filter(
-                pk=session.get(SESSION_PARTICIPANT)).first()
-            if participant is None or participant.token_hash != session.get(SESSION_TOKEN):
-                return FORBIDDEN
             appointment = participant.appointment
             if appointment.status != AppointmentStatus.SCHEDULED or appointment.anonymised_at:
                 return FORBIDDEN
