@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "consult",
     "portal",
     "formbuilder",
+    "widgets",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
