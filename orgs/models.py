@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .scoping import OrgScopedManager
+from .security import ORIGIN
 
 RESERVED_SUBDOMAINS = {
     "www", "admin", "api", "app", "static", "media", "mail", "smtp", "turn", "stun", "support",
@@ -30,6 +31,20 @@ subdomain_validator = RegexValidator(
 def validate_subdomain_not_reserved(value):
     if value in RESERVED_SUBDOMAINS:
         raise ValidationError(_("“%(value)s” is reserved; choose another subdomain."), params={"value": value})
+
+
+def origin_lines(text):
+    """The origins of an allow-list field: one per line, lower-case, without a trailing slash."""
+    return [line.strip().rstrip("/").lower() for line in (text or "").splitlines() if line.strip()]
+
+
+def validate_origin_list(value):
+    bad = [line for line in origin_lines(value) if not ORIGIN.match(line)]
+    if bad:
+        raise ValidationError(
+            _("Write each site as https://host or https://host:port, nothing after it: %(lines)s"),
+            params={"lines": ", ".join(bad)},
+        )
 
 
 def time_zone_choices():
@@ -282,6 +297,15 @@ class Organization(models.Model):
     )
     public_chat_widget = models.BooleanField(
         _("public chat widget"), default=False, help_text=_("Visitors of your web site can send you chat messages."),
+    )
+
+    # --- widgets (F-WIDGET-4) ---
+    widget_allowed_origins = models.TextField(
+        _("sites that may show your widgets"), blank=True, validators=[validate_origin_list],
+        help_text=_(
+            "One address per line, for example https://www.example.com. Only these sites can show your walk-in "
+            "and booking widgets in a frame. Empty: any site can."
+        ),
     )
 
     objects = models.Manager()

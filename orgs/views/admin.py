@@ -389,6 +389,10 @@ settings_panels = TabbedInterface(
             ],
             heading=gettext_lazy("Chat"),
         ),
+        ObjectList(
+            [FieldPanel("widget_allowed_origins")],
+            heading=gettext_lazy("Widgets"),
+        ),
     ],
     base_form_class=OrganizationSettingsForm,
 ).bind_to_model(Organization)
