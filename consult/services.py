@@ -225,16 +225,38 @@ def appointment_create(
     now = timezone.now()
     if kind == AppointmentKind.APPOINTMENT and starts_at < now - timedelta(minutes=5):
         raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
+    return book(
+        organization=organization, client=client, starts_at=starts_at, practitioner=practitioner,
+        department=department, duration_minutes=duration_minutes, kind=kind, client_number=client_number,
+        personal_message=personal_message, guests=guests, actor=member.user, request=request,
+    )
+
+
+def book(
+    *, organization, client, starts_at, practitioner=None, department=None, duration_minutes=20,
+    kind=AppointmentKind.APPOINTMENT, client_number="", personal_message="", guests=(), actor=None,
+    precondition=None, audit_changes=None, request=None,
+):
+    """Write an appointment whose caller has checked who may make it: lock the practitioner's agenda,
+    run `precondition()` under that lock (it raises ValidationError to refuse), check the time is free,
+    add the participants, audit, and email their links after the commit.
+
+    Staff scheduling and the public widgets (whose visitor is no member) share it, so both keep the same
+    double-booking guarantees. Raises ValidationError / SlotTakenError with nothing written.
+    """
+    starts_at = starts_at.astimezone(UTC)
     try:
         with transaction.atomic(), organization_scope(organization):
             _lock_agenda(practitioner)
+            if precondition is not None:
+                precondition()
             _check_free(practitioner, starts_at, duration_minutes)
             appointment = Appointment(
                 organization=organization, practitioner=practitioner,
                 department=department or (client.department if practitioner is None else None) or department,
                 client=client, starts_at=starts_at, duration_minutes=duration_minutes, kind=kind,
                 client_number=client_number or client.client_number, personal_message=personal_message,
-                created_by=member.user,
+                created_by=actor,
             )
             if appointment.department is None and practitioner is not None and client.department_id:
                 appointment.department = client.department
@@ -244,9 +266,10 @@ def appointment_create(
             participants += [_add_participant(appointment, guest, ParticipantRole.GUEST) for guest in guests]
             if practitioner is not None:
                 client.practitioners.add(practitioner.user)
-            audit_record(organization=organization, actor=member.user, action="appointment.create",
+            audit_record(organization=organization, actor=actor, action="appointment.create",
                          target=appointment, request=request,
-                         changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk]})
+                         changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk],
+                                  **(audit_changes or {})})
             _on_commit_send(appointment, EmailKind.CONFIRMATION, participants)
     except IntegrityError:
         # Two requests raced for the same slot; the database let exactly one in.
