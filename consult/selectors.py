@@ -129,3 +129,10 @@ def bookable_slots(organization, practitioners, first_day, last_day, *, now=None
     ).values_list("practitioner_id", "starts_at", "duration_minutes"):
         booked.setdefault(practitioner_id, []).append((starts_at, starts_at + timedelta(minutes=minutes)))
     return free_slots(availabilities, booked, zone_of(organization), first_day, last_day, now or timezone.now())
+
+
+def remaining_slots_today(organization, practitioner, *, now=None):
+    """How many bookable slots `practitioner` has left today, from now on (the portal's top bar)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now, timezone=zone_of(organization))
+    return len(bookable_slots(organization, [practitioner], today, today, now=now))

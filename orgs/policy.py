@@ -202,6 +202,17 @@ def can_manage_agenda(member, practitioner):
     return member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN) and can_schedule_for(member, practitioner)
 
 
+def sees_remaining_slots(member):
+    """The top bar's "3 booking slots left today": practitioners, when their organisation switched it on.
+
+    Admins (and platform staff acting as one) keep agendas for others; a count of their own would mislead.
+    """
+    return (
+        member is not None and member.pk is not None and member.is_active and member.role == Role.PRACTITIONER
+        and member.organization.show_remaining_slots
+    )
+
+
 def can_manage_announcements(member, department=None):
     """Organisation admins for everyone; department admins for their own departments only."""
     if member is None or not member.is_active:
