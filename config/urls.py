@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.urls")),
     path("c/", include("consult.urls")),
+    path("widgets/", include("widgets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", cms_views.home, name="home"),
 ]

@@ -235,14 +235,15 @@ def appointment_create(
 def book(
     *, organization, client, starts_at, practitioner=None, department=None, duration_minutes=20,
     kind=AppointmentKind.APPOINTMENT, client_number="", personal_message="", guests=(), actor=None,
-    precondition=None, audit_changes=None, request=None,
+    precondition=None, check_free=True, audit_changes=None, request=None,
 ):
     """Write an appointment whose caller has checked who may make it: lock the practitioner's agenda,
     run `precondition()` under that lock (it raises ValidationError to refuse), check the time is free,
     add the participants, audit, and email their links after the commit.
 
     Staff scheduling and the public widgets (whose visitor is no member) share it, so both keep the same
-    double-booking guarantees. Raises ValidationError / SlotTakenError with nothing written.
+    double-booking guarantees. Walk-ins queue in the waiting room, so they skip the overlap check
+    (`check_free=False`). Raises ValidationError / SlotTakenError with nothing written.
     """
     starts_at = starts_at.astimezone(UTC)
     try:
@@ -250,7 +251,8 @@ def book(
             _lock_agenda(practitioner)
             if precondition is not None:
                 precondition()
-            _check_free(practitioner, starts_at, duration_minutes)
+            if check_free:
+                _check_free(practitioner, starts_at, duration_minutes)
             appointment = Appointment(
                 organization=organization, practitioner=practitioner,
                 department=department or (client.department if practitioner is None else None) or department,

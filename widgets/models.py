@@ -154,7 +154,7 @@ class Widget(PreviewableMixin, models.Model):
 
     # --- live preview in the admin (PreviewableMixin) ---
     def get_preview_template(self, request, mode_name):
-        return f"widgets/{self.url_name.split(':')[-1]}_preview.html"
+        return f"widgets/{self.url_name.split(':')[-1]}.html"  # the page itself, as visitors see it
 
     def get_preview_context(self, request, mode_name):
         from .views import preview_context
