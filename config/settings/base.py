@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "formbuilder",
     "widgets",
     # Wagtail
+    "wagtail_localize",
+    "wagtail_localize.locales",  # Wagtail's locale admin, with wagtail-localize's tree synchronisation
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -190,7 +192,8 @@ LANGUAGES = [
     ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-WAGTAIL_I18N_ENABLED = False
+# Web pages are translated per language (wagtail-localize); public addresses are /<lang>/… (cms.models).
+WAGTAIL_I18N_ENABLED = True
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 TIME_ZONE = "Europe/Amsterdam"
