@@ -4,7 +4,6 @@ A page link stores a page id; an editor could type another organisation's id. Re
 organisation's scope, such a link becomes a plain <a> with no address.
 """
 
-from wagtail.models import Page
 from wagtail.rich_text.pages import PageLinkHandler
 
 from orgs.scoping import current_organization_id
@@ -19,7 +18,9 @@ class OrganizationPageLinkHandler(PageLinkHandler):
             return pages
         from orgs.models import Organization
 
-        root = Organization.objects.select_related("root_page").get(pk=organization_id).root_page
-        own = set(Page.objects.filter(pk__in=[p.pk for p in pages if p]).descendant_of(root, inclusive=True)
-                  .values_list("pk", flat=True))
+        from .selectors import organization_pages
+
+        organization = Organization.objects.select_related("root_page").get(pk=organization_id)
+        named = [p.pk for p in pages if p]
+        own = set(organization_pages(organization).filter(pk__in=named).values_list("pk", flat=True))
         return [page if page is not None and page.pk in own else None for page in pages]

@@ -5,7 +5,7 @@ only live follow-up pages. Everything else (drafts, other sets, other languages'
 """
 
 from django.conf import settings
-from django.db.models import Subquery
+from django.db.models import Q, Subquery
 from django.utils.translation import get_language_info
 from wagtail.models import Page
 
@@ -93,3 +93,20 @@ def language_links(page):
         {"code": code, "name": get_language_info(code)["name_local"], "path": paths[code], "current": code == current}
         for code in SITE_LANGUAGES if code in paths
     ]
+
+
+def organization_pages(organization):
+    """Every page of the organisation's site, in every language: its site root and the root's
+    translations (siblings under Wagtail's root) with everything below them."""
+    root = organization.root_page
+    roots = Page.objects.filter(translation_key=root.translation_key, depth=root.depth).values_list("path", flat=True)
+    in_tree = Q(pk__in=[])
+    for path in roots:
+        in_tree |= Q(path__startswith=path)
+    return Page.objects.filter(in_tree)
+
+
+def organization_site_roots(organization):
+    """The organisation's site root and its translations: where its page permissions are granted."""
+    root = organization.root_page
+    return Page.objects.filter(translation_key=root.translation_key, depth=root.depth)

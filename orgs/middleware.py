@@ -14,7 +14,6 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from wagtail.models import Page
 
 from . import policy, selectors
 from .models import Membership, Role
@@ -105,11 +104,15 @@ class OrganizationAccessMiddleware:
 # Tags are one namespace for the whole installation, and page privacy lists every organisation's groups.
 PLATFORM_ONLY_ADMIN_PATHS = re.compile(
     r"^/admin/(sites|users|groups|workflows|workflow_tasks|workflow_history|redirects|locales|collections|"
-    r"reports|settings|organisations|tag-autocomplete|pages/\d+/privacy|bulk/cms/org(image|document)/add_tags)(/|$)"
+    r"reports|settings|organisations|tag-autocomplete|pages/\d+/privacy|bulk/cms/org(image|document)/add_tags|"
+    # wagtail-localize: its report lists every translation of the installation; no snippet of ours is translatable.
+    r"localize/(reports|submit/snippet|api/snippets))(/|$)"
 )
 # Organisation content: platform staff reach it only through remote support on the organisation's host,
 # where it is scoped and audited.
-ORGANIZATION_ONLY_ADMIN_PATHS = re.compile(r"^/admin/(pages|images|documents|choose-page|bulk/(wagtailcore|cms))(/|$)")
+ORGANIZATION_ONLY_ADMIN_PATHS = re.compile(
+    r"^/admin/(pages|images|documents|choose-page|bulk/(wagtailcore|cms)|localize/(submit|update|translate|page))(/|$)"
+)
 PAGE_ID_KWARGS = ("page_id", "parent_page_id", "page_to_move_id", "destination_id", "page_pk")
 # Request fields through which Wagtail's page views, choosers, bulk actions and API name pages.
 PAGE_ID_FIELDS = ("id", "child_of", "descendant_of", "parent_page_id", "new_parent_page", "chooser", "destination")
@@ -151,14 +154,39 @@ class AdminTenantGuardMiddleware:
                     page_ids.extend(value for value in data.getlist(field) if value != "")
         if page_ids and not pages_belong_to(organization, page_ids):
             raise Http404
+        if not translation_ids_belong_to(organization, view_kwargs):
+            raise Http404
         return None
 
 
 def pages_belong_to(organization, page_ids):
-    """True when every id is written plainly (no "+4", " 4") and names a page in the organisation's tree."""
+    """True when every id is written plainly (no "+4", " 4") and names a page in the organisation's tree
+    (its site root, the root's translations in other languages, and everything below them)."""
+    from cms.selectors import organization_pages
+
     if not all(isinstance(i, str) and i.isascii() and i.isdigit() for i in page_ids):
         return False
     ids = {int(i) for i in page_ids}
-    root = organization.root_page
-    found = Page.objects.filter(pk__in=ids).descendant_of(root, inclusive=True).count()
+    found = organization_pages(organization).filter(pk__in=ids).count()
     return found == len(ids)
+
+
+def translation_ids_belong_to(organization, view_kwargs):
+    """wagtail-localize's views name a translation or a translation source: both must be of a page of the
+    organisation (they are found by the translation key their pages share)."""
+    from wagtail_localize.models import Translation, TranslationSource
+
+    keys = []
+    if "translation_source_id" in view_kwargs:
+        source = TranslationSource.objects.filter(pk=view_kwargs["translation_source_id"]).values("object_id").first()
+        keys.append(source["object_id"] if source else None)
+    if "translation_id" in view_kwargs:
+        row = Translation.objects.filter(pk=view_kwargs["translation_id"]).values("source__object_id").first()
+        keys.append(row["source__object_id"] if row else None)
+    if not keys:
+        return True
+    if None in keys:
+        return False
+    from cms.selectors import organization_pages
+
+    return all(organization_pages(organization).filter(translation_key=key).exists() for key in keys)
