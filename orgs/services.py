@@ -27,6 +27,7 @@ ORG_ADMIN_COLLECTION_PERMISSIONS = [
 DEPARTMENT_ADMIN_COLLECTION_PERMISSIONS = [("wagtailimages", "choose_image"), ("wagtaildocs", "choose_document")]
 ORG_ADMIN_MODEL_PERMISSIONS = [
     ("wagtailadmin", "access_admin"),
+    ("wagtail_localize", "submit_translation"),  # "Translate this page" for the organisation's web pages
     ("orgs", "add_department"), ("orgs", "change_department"), ("orgs", "delete_department"),
     ("orgs", "view_department"),
     ("orgs", "add_membership"), ("orgs", "change_membership"), ("orgs", "view_membership"),
@@ -128,10 +129,13 @@ def group_permissions_sync(organization):
     """Give the organisation's groups their permissions (idempotent: also brings older organisations up to date)."""
     admins, dept_admins = organization.admins_group, organization.department_admins_group
     admins.permissions.add(*[_permission(app, code) for app, code in ORG_ADMIN_MODEL_PERMISSIONS])
-    for codename in ORG_ADMIN_PAGE_PERMISSIONS:
-        GroupPagePermission.objects.get_or_create(
-            group=admins, page=organization.root_page, permission=_permission("wagtailcore", codename)
-        )
+    from cms.selectors import organization_site_roots
+
+    for site_root in organization_site_roots(organization):  # the site root and its translations
+        for codename in ORG_ADMIN_PAGE_PERMISSIONS:
+            GroupPagePermission.objects.get_or_create(
+                group=admins, page=site_root, permission=_permission("wagtailcore", codename)
+            )
     for app, codename in ORG_ADMIN_COLLECTION_PERMISSIONS:
         GroupCollectionPermission.objects.get_or_create(
             group=admins, collection=organization.collection, permission=_permission(app, codename)
