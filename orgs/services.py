@@ -39,6 +39,10 @@ ORG_ADMIN_MODEL_PERMISSIONS = [
     ("consult", "view_emailtemplate"),
     ("consult", "add_participantgroup"), ("consult", "change_participantgroup"),
     ("consult", "delete_participantgroup"), ("consult", "view_participantgroup"),
+    ("widgets", "add_walkinwidget"), ("widgets", "change_walkinwidget"), ("widgets", "delete_walkinwidget"),
+    ("widgets", "view_walkinwidget"),
+    ("widgets", "add_bookingwidget"), ("widgets", "change_bookingwidget"), ("widgets", "delete_bookingwidget"),
+    ("widgets", "view_bookingwidget"),
 ]
 
 class PlanLimitError(ValidationError):

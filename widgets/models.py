@@ -152,6 +152,18 @@ class Widget(PreviewableMixin, models.Model):
             return request.build_absolute_uri(path)
         return self.organization.base_url + path
 
+    def get_embed_script_url(self, request=None):
+        """embed.js, which sizes the widget's iframe to its content, from the organisation's host."""
+        from django.templatetags.static import static
+
+        script = static("widgets/embed.js")
+        if script.startswith(("http://", "https://")):
+            return script
+        if request is not None and getattr(request, "organization", None) is not None \
+                and request.organization.pk == self.organization_id:
+            return request.build_absolute_uri(script)
+        return self.organization.base_url + script
+
     # --- live preview in the admin (PreviewableMixin) ---
     def get_preview_template(self, request, mode_name):
         return f"widgets/{self.url_name.split(':')[-1]}.html"  # the page itself, as visitors see it

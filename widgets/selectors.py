@@ -59,8 +59,14 @@ def is_available_for_walk_in(practitioner, now=None):
     )
 
 
+def choice_value(department, practitioner):
+    """How the walk-in form names a choice: "<department id>:<practitioner id>" (department may be empty)."""
+    return f"{department.pk if department is not None else ''}:{practitioner.pk}"
+
+
 def available_now(widget, now=None):
-    """[(department, [practitioner, …]), …]: who a walk-in visitor can see now, per department of the widget.
+    """[(department, [(practitioner, choice value), …]), …]: who a walk-in visitor can see now, per
+    department of the widget.
 
     Someone in two of the widget's departments is listed under both; someone in none of them (a widget
     for all departments) under None.
@@ -75,16 +81,17 @@ def available_now(widget, now=None):
     for department in widget_departments(widget):
         members = [p for p in available if department in p.departments.all()]
         if members:
-            groups.append((department, members))
+            groups.append((department, [(p, choice_value(department, p)) for p in members]))
             listed.update(p.pk for p in members)
     unlisted = [p for p in available if p.pk not in listed and not own_choice]
     if unlisted:
-        groups.append((None, unlisted))
+        groups.append((None, [(p, choice_value(None, p)) for p in unlisted]))
     return groups
 
 
 def free_slots_by_day(widget, now=None):
-    """[(local date, [(slot, practitioner), …]), …] for the widget's practitioners, the next `days_ahead` days."""
+    """[(local date, [(slot, practitioner, slot id), …]), …] for the widget's practitioners, the next
+    `days_ahead` days (today first)."""
     now = now or timezone.now()
     organization = widget.organization
     zone = zone_of(organization)
@@ -94,7 +101,7 @@ def free_slots_by_day(widget, now=None):
     slots = bookable_slots(organization, practitioners.values(), first_day, last_day, now=now)
     days = []
     for day, day_slots in groupby(slots, key=lambda slot: slot.starts_at.astimezone(zone).date()):
-        days.append((day, [(slot, practitioners[slot.practitioner_id]) for slot in day_slots]))
+        days.append((day, [(slot, practitioners[slot.practitioner_id], slot_id(slot)) for slot in day_slots]))
     return days
 
 

@@ -12,8 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from consult.models import ParticipantRole
 from consult.selectors import zone_of
-from consult.services import SlotTakenError
+from consult.services import SlotTakenError, participant_link
 
 from . import selectors, services, tokens
 from .forms import BookingForm, WalkInForm
@@ -108,7 +109,7 @@ def walk_in_available(request, key):
 
 def _slots_context(widget, request, message="", preview=False):
     return {**_base_context(widget, request, preview), "days": selectors.free_slots_by_day(widget),
-            "message": message, "slot_id": selectors.slot_id}
+            "message": message}
 
 
 @framable
@@ -156,10 +157,12 @@ def booking(request, key):
                                             details=form.details(), request=request)
     except SlotTakenError:
         return render(request, template, _slots_context(widget, request, message=taken), status=STATUS_REFUSED)
+    participant = appointment.participants.get(role=ParticipantRole.CLIENT)
     return render(request, "widgets/booking_done.html", {
         **_base_context(widget, request), "appointment": appointment, "practitioner": practitioner,
         "starts_at": appointment.starts_at.astimezone(zone_of(widget.organization)),
         "emailed": bool(appointment.client.email) and not widget.organization.do_not_send_emails,
+        "link": participant_link(participant),
     })
 
 
