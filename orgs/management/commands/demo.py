@@ -9,6 +9,7 @@ from consult.demo import consult_demo, consult_now_link
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, group_permissions_sync, org_create
+from widgets.demo import demo_widgets
 
 User = get_user_model()
 DEMO_PASSWORD = "openconsult-demo"
@@ -116,3 +117,4 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
         consult_demo(organization)
+        demo_widgets(organization)
