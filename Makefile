@@ -46,8 +46,12 @@ run: messages migrate demo
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# php-cli from Debian runs the WordPress plugin under a stub of WordPress (tests/integrations/).
+/usr/bin/php:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cli >/dev/null
+
 test: export DJANGO_SETTINGS_MODULE = config.settings.test
-test: install messages /usr/bin/chromium
+test: install messages /usr/bin/chromium /usr/bin/php
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
