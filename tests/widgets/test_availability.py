@@ -23,7 +23,8 @@ def hours(member, *, day, start, end, kind=AvailabilityKind.WALK_IN, rrule="", e
 
 
 def names(groups):
-    return [(department.name if department else None, [str(p) for p, _value in people]) for department, people in groups]
+    return [(department.name if department else None, [str(p) for p, _value in people])
+            for department, people in groups]
 
 
 def available(widget, at):

@@ -128,7 +128,8 @@ def test_client_is_matched_on_last_name_birth_date_and_email_ignoring_case(alpha
         assert matched == existing
         matched.refresh_from_db()
         assert matched.phone == "0612345678" and matched.first_name == "Jan"  # a visitor never edits a record
-        other = services.client_match_or_create(organization=alpha, details={**DETAILS, "date_of_birth": date(1960, 1, 1)})
+        other = services.client_match_or_create(organization=alpha,
+                                                details={**DETAILS, "date_of_birth": date(1960, 1, 1)})
         assert other != existing
         assert Client.objects.count() == 2
 
