@@ -1,0 +1,156 @@
+"""Translated web pages (F-I18N-2): /<lang>/ addresses, the redirect from /, the language switch, and the
+admin tenant guard for wagtail-localize's own URLs."""
+
+import pytest
+from wagtail.models import Locale
+from wagtail_localize.models import Translation, TranslationSource
+
+from cms.models import MainPage
+from tests.cms.site_helpers import add_page_set, main_page_of, translate
+from tests.conftest import host_client, signed_in_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dutch(alpha):
+    """Alpha's published set (original in English) with a published Dutch translation of both pages."""
+    main = main_page_of(alpha)
+    main_nl = translate(main, "nl", title="Alpha Praktijk")
+    follow_up = main.get_children().get(slug="how-it-works").specific
+    follow_up_nl = translate(follow_up, "nl", title="Zo werkt het", slug="zo-werkt-het")
+    return main_nl, follow_up_nl
+
+
+def test_translation_is_served_in_its_language_with_a_language_switch(alpha, dutch):
+    client = host_client(alpha)
+    response = client.get("/nl/")
+    html = response.content.decode()
+    assert response.status_code == 200 and response["Content-Language"] == "nl"
+    assert '<html lang="nl">' in html and "Alpha Praktijk" in html
+    assert 'href="/nl/zo-werkt-het/"' in html  # the menu lists the Dutch follow-up page
+    assert 'href="/en/" hreflang="en" lang="en">English</a>' in html
+    assert 'href="/nl/" hreflang="nl" lang="nl" aria-current="true">Nederlands</a>' in html
+    assert "<form" not in html and "csrfmiddlewaretoken" not in html and "<script>" not in html
+    assert not response.cookies  # nothing that would stop the page cache
+
+    follow_up = client.get("/nl/zo-werkt-het/").content.decode()
+    assert "Zo werkt het" in follow_up and 'href="/en/how-it-works/" hreflang="en"' in follow_up
+    english = client.get("/en/how-it-works/").content.decode()
+    assert 'href="/nl/zo-werkt-het/" hreflang="nl" lang="nl">Nederlands</a>' in english
+    assert '<link rel="alternate" hreflang="nl" href="/nl/zo-werkt-het/">' in english
+    assert client.get("/nl/how-it-works/").status_code == 404  # the English slug is not a Dutch address
+
+    main_nl, follow_up_nl = dutch
+    assert main_nl.url.endswith("/nl/") and follow_up_nl.url.endswith("/nl/zo-werkt-het/")
+
+
+@pytest.mark.parametrize(("headers", "cookie", "expected"), [
+    ({"HTTP_ACCEPT_LANGUAGE": "nl-NL,nl;q=0.9,en;q=0.8"}, None, "/nl/"),
+    ({"HTTP_ACCEPT_LANGUAGE": "fr-FR,fr;q=0.9,nl;q=0.5"}, None, "/nl/"),  # the first language the site has
+    ({"HTTP_ACCEPT_LANGUAGE": "de-DE"}, None, "/en/"),  # not translated: the organisation's default (en)
+    ({}, None, "/en/"),
+    ({"HTTP_ACCEPT_LANGUAGE": "en"}, "nl", "/nl/"),  # an explicit choice (language cookie) wins
+])
+def test_root_redirects_to_the_best_published_language(alpha, dutch, headers, cookie, expected):
+    client = host_client(alpha)
+    if cookie:
+        client.cookies["django_language"] = cookie
+    response = client.get("/", **headers)
+    assert response.status_code == 302 and response["Location"] == expected
+    vary = {v.strip().lower() for v in response["Vary"].split(",")}
+    assert {"accept-language", "cookie"} <= vary
+
+
+def test_root_falls_back_to_the_default_then_the_original_language(alpha, dutch):
+    alpha.default_language = "nl"
+    alpha.save()
+    assert host_client(alpha).get("/", HTTP_ACCEPT_LANGUAGE="es").headers["Location"] == "/nl/"
+    main_nl, _follow_up_nl = dutch
+    main_nl.unpublish()
+    assert host_client(alpha).get("/", HTTP_ACCEPT_LANGUAGE="nl").headers["Location"] == "/en/"
+
+
+def test_unpublished_translations_are_never_visible(alpha, dutch):
+    main_nl, follow_up_nl = dutch
+    client = host_client(alpha)
+    follow_up_nl.unpublish()
+    assert client.get("/nl/zo-werkt-het/").status_code == 404
+    assert "zo-werkt-het" not in client.get("/nl/").content.decode()
+    assert "Nederlands" not in client.get("/en/how-it-works/").content.decode()
+
+    # A draft change of a live translation stays private until it is published.
+    main_nl.title = "Geheime nieuwe titel"
+    main_nl.save_revision()
+    assert "Geheime nieuwe titel" not in client.get("/nl/").content.decode()
+
+    # A follow-up page whose main page is unpublished in that language is not public either.
+    follow_up_nl.save_revision().publish()
+    main_nl.unpublish()
+    assert client.get("/nl/").status_code == 404
+    assert client.get("/nl/zo-werkt-het/").status_code == 404
+    assert "Nederlands" not in client.get("/en/").content.decode()
+
+
+def test_translations_of_another_set_are_not_visible(alpha, dutch):
+    other = add_page_set(alpha, "Winter campaign", "winter", follow_ups=[("Winter details", "winter-details")])
+    other_nl = translate(other, "nl", title="Wintercampagne")
+    translate(other.get_children().first().specific, "nl", title="Winterdetails", slug="winterdetails")
+    client = host_client(alpha)
+    for path in ("/nl/", "/nl/winterdetails/", "/nl/winter/", "/en/winter-details/"):
+        assert "Winter" not in client.get(path).content.decode(), path
+    assert other_nl.url is None
+
+    home = alpha.root_page.specific
+    home.published_set = other
+    home.save()
+    assert "Wintercampagne" in client.get("/nl/").content.decode()
+    assert client.get("/nl/winterdetails/").status_code == 200
+    assert client.get("/nl/zo-werkt-het/").status_code == 404
+
+
+def test_org_admin_edits_translations_other_org_admins_get_404(alpha, beta, dutch):
+    main_nl, _follow_up_nl = dutch
+    own, other = signed_in_client(alpha.people["admin"].user, alpha), signed_in_client(beta.people["admin"].user, beta)
+    assert own.get(f"/admin/pages/{main_nl.pk}/edit/").status_code == 200
+    assert own.get(f"/admin/pages/{main_nl.get_parent().pk}/").status_code == 200  # the Dutch site root
+    assert other.get(f"/admin/pages/{main_nl.pk}/edit/").status_code == 404
+    assert other.get(f"/admin/pages/{main_nl.get_parent().pk}/").status_code == 404
+
+
+def test_wagtail_localize_urls_are_guarded_per_organisation(alpha, beta):
+    main = main_page_of(alpha)
+    source, _created = TranslationSource.get_or_create_from_instance(main)
+    translation = Translation.objects.create(source=source, target_locale=Locale.objects.get(language_code="de"))
+    translation.save_target(publish=True)
+    own, other = signed_in_client(alpha.people["admin"].user, alpha), signed_in_client(beta.people["admin"].user, beta)
+
+    assert own.get(f"/admin/localize/submit/page/{main.pk}/").status_code == 200
+    assert own.get(f"/admin/localize/update/{source.pk}/").status_code == 200
+    assert own.get(f"/admin/localize/translate/{translation.pk}/preview/").status_code == 200
+
+    for path in (
+        f"/admin/localize/submit/page/{main.pk}/",
+        f"/admin/localize/update/{source.pk}/",
+        f"/admin/localize/translate/{translation.pk}/preview/",
+        f"/admin/localize/translate/{translation.pk}/pofile/download/",
+        f"/admin/localize/page/{main.pk}/convert_to_alias/",
+        "/admin/localize/reports/translations/",
+        "/admin/localize/submit/snippet/widgets/walkinwidget/1/",
+    ):
+        assert other.get(path).status_code == 404, path
+    assert own.get("/admin/localize/reports/translations/").status_code == 404  # lists every organisation's
+    assert other.post(f"/admin/localize/submit/page/{main.pk}/", {"locales": ["nl"]}).status_code == 404
+    assert not MainPage.objects.filter(translation_key=main.translation_key, locale__language_code="nl").exists()
+
+
+def test_translating_through_wagtail_localize_creates_a_served_translation(alpha):
+    main = main_page_of(alpha)
+    client = signed_in_client(alpha.people["admin"].user, alpha)
+    nl = Locale.objects.get(language_code="nl")
+    response = client.post(f"/admin/localize/submit/page/{main.pk}/", {"locales": [nl.pk], "include_subtree": "on"})
+    assert response.status_code == 302
+    translated = MainPage.objects.get(translation_key=main.translation_key, locale=nl)
+    # wagtail-localize saves a draft; the editor publishes it after translating.
+    translated.save_revision().publish()
+    assert host_client(alpha).get("/nl/").status_code == 200
