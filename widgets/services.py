@@ -84,10 +84,17 @@ def walk_in_start(*, widget, practitioner_id, details, department_id=None, reque
     gone = ValidationError({"practitioner": _(
         "This person is no longer available for walk-ins. Choose someone else or try again later."
     )})
+    with organization_scope(organization):
+        return _walk_in_start(widget, practitioner_id, department_id, details, gone, request, now)
+
+
+def _walk_in_start(widget, practitioner_id, department_id, details, gone, request, now):
+    organization = widget.organization
     practitioner = next((p for p in selectors.widget_practitioners(widget) if p.pk == practitioner_id), None)
     if practitioner is None:
         raise gone
-    department = next((d for d in practitioner.departments.all() if d.pk == department_id), None)
+    department = _department_for(widget, practitioner, next(
+        (d for d in practitioner.departments.all() if d.pk == department_id), None))
 
     def still_available():
         # Read again under the agenda lock: the switch may have gone off since the visitor loaded the page.
@@ -95,13 +102,12 @@ def walk_in_start(*, widget, practitioner_id, details, department_id=None, reque
         if not practitioner.is_active or not selectors.is_available_for_walk_in(practitioner, now):
             raise gone
 
-    with transaction.atomic(), organization_scope(organization):
-        client = client_match_or_create(organization=organization, details=details,
-                                        department=_department_for(widget, practitioner, department),
+    with transaction.atomic():
+        client = client_match_or_create(organization=organization, details=details, department=department,
                                         request=request)
         appointment = book(
-            organization=organization, client=client, practitioner=practitioner,
-            department=_department_for(widget, practitioner, department), starts_at=now,
+            organization=organization, client=client, practitioner=practitioner, department=department,
+            starts_at=now,
             duration_minutes=WALK_IN_MINUTES, kind=AppointmentKind.WALK_IN, client_number=details.get(
                 "client_number", ""), precondition=still_available, check_free=False,
             audit_changes={"widget": [None, widget.name]}, request=request,
@@ -117,6 +123,12 @@ def booking_make(*, widget, slot_value, details, request=None, now=None):
     """
     organization = widget.organization
     now = now or timezone.now()
+    with organization_scope(organization):
+        return _booking_make(widget, slot_value, details, request, now)
+
+
+def _booking_make(widget, slot_value, details, request, now):
+    organization = widget.organization
     taken = SlotTakenError({"slot": _("This time was just booked; pick another.")})
     slot, practitioner = selectors.find_slot(widget, slot_value, now=now)
     if slot is None:
@@ -129,7 +141,7 @@ def booking_make(*, widget, slot_value, details, request=None, now=None):
             raise taken
 
     department = _department_for(widget, practitioner)
-    with transaction.atomic(), organization_scope(organization):
+    with transaction.atomic():
         client = client_match_or_create(organization=organization, details=details, department=department,
                                         request=request)
         appointment = book(
