@@ -8,3 +8,6 @@ class CmsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .page_cache import connect_signals
+
+        connect_signals()  # site changes clear the organisation's cached pages

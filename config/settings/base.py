@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "orgs.middleware.AdminTenantGuardMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "cms.page_cache.PageCacheMarkMiddleware",  # marks published site pages the ASGI page cache may keep
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -249,6 +250,10 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 2000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Published site pages answered from the cache by the ASGI layer (cms/page_cache.py); PAGE_CACHE=false turns it
+# off (bench/pages.py compares both). Changes clear an organisation's pages at once; the timeout is a safety net.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE", default=True)
+PAGE_CACHE_TIMEOUT = 600
 
 # Later work: django-q2. ORM broker on its own SQLite file by default, Redis when REDIS_URL is set.
 Q_CLUSTER = {

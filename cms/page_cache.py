@@ -1,0 +1,298 @@
+"""Published site pages served from the cache without entering Django.
+
+Django decides what may be cached: `PageCacheMarkMiddleware` marks the response of a live site page served
+to the public (`mark_page_cacheable`, an internal header). `PageCache`, an ASGI wrapper in front of Django
+(config/asgi.py), stores marked responses (status 200, text/html, no Set-Cookie) and serves them to later
+anonymous GET/HEAD requests of the same scheme, host and path, with no query string and none of the cookies
+that change a page (session, messages, language). The internal header never leaves the server.
+
+Invalidation is a generation per host: every entry records the generation it was rendered under, and
+`site_cache_clear(organization)` replaces the generation, so all the organisation's entries stop matching
+at once, in every process sharing the cache. The generation is read before Django renders, so a page
+rendered while its site changed is stored under the old generation and never served.
+
+Cached copies carry no CSP nonce: the same stored bytes go to every visitor, so a nonce would be public and
+worthless. Site pages therefore have no inline scripts; their first (uncached) response drops the nonce too,
+so a page that needed one fails at once, not only when cached.
+"""
+
+import hashlib
+import re
+import secrets
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import transaction
+from django.http.cookie import parse_cookie
+
+MARK_HEADER = "X-OpenConsult-Page-Cache"
+_MARK = MARK_HEADER.lower().encode()
+MAX_BODY_BYTES = 2 * 1024 * 1024
+NONCE = re.compile(rb"\s*'nonce-[^']*'")
+KEY_PREFIX = "pagecache"
+
+
+# --- the Django side: which responses may be cached -------------------------------------------
+
+def mark_page_cacheable(response):
+    """Let the ASGI page cache store `response` (it still checks status, cookies and content type)."""
+    response[MARK_HEADER] = "1"
+    return response
+
+
+class PageCacheMarkMiddleware:
+    """Marks responses of live site pages served by Wagtail's public view (never previews, never drafts)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_template_response(self, request, response):
+        from .models import FollowUpPage, MainPage
+
+        page = (response.context_data or {}).get("page")
+        match = getattr(request, "resolver_match", None)
+        if (
+            isinstance(page, (MainPage, FollowUpPage))
+            and page.live
+            and not getattr(request, "is_preview", False)
+            and match is not None and match.url_name == "wagtail_serve"
+            and request.method in ("GET", "HEAD")
+        ):
+            mark_page_cacheable(response)
+        return response
+
+
+# --- keys and invalidation ----------------------------------------------------------------------
+
+def _cache():
+    return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
+
+
+def _generation_key(hostname):
+    return f"{KEY_PREFIX}:generation:{hostname}"
+
+
+def _entry_key(scheme, host, path):
+    digest = hashlib.sha256(f"{scheme}\n{host}\n{path}".encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{KEY_PREFIX}:page:{digest}"
+
+
+def _bump(hostname):
+    _cache().set(_generation_key(hostname), secrets.token_hex(8), timeout=None)
+
+
+def site_cache_clear(organization):
+    """Forget every cached page of the organisation's site, once the current transaction commits.
+
+    After the commit, not before: a page rendered between the clear and the commit would show the old
+    content under the new generation and stay cached.
+    """
+    if organization is None or not getattr(organization, "subdomain", None):
+        return
+    hostname = organization.hostname
+    transaction.on_commit(lambda: _bump(hostname))
+
+
+# --- the ASGI side ------------------------------------------------------------------------------
+
+def _header(scope, name):
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value
+    return None
+
+
+def _cookie_header(scope):
+    return b"; ".join(value for key, value in scope.get("headers", ()) if key == b"cookie")
+
+
+class PageCache:
+    """ASGI middleware: answers from the cache, or lets Django answer and keeps a marked response."""
+
+    def __init__(self, app):
+        self.app = app
+        self._call = None
+
+    def _cache_call(self, method, *args, **kwargs):
+        """Local-memory caches answer at once; a networked cache (Redis) is asked from a worker thread, never
+        on the event loop (a slow cache must not stall the WebSockets) nor in the one thread Django's views
+        share (thread_sensitive), where requests queue."""
+        cache = _cache()
+        function = getattr(cache, method)
+        if isinstance(cache, LocMemCache):
+            return _done(function(*args, **kwargs))
+        return sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        key = self._key(scope) if getattr(settings, "PAGE_CACHE_ENABLED", True) else None
+        if key is None:
+            return await self.app(scope, receive, send_without_mark(send))
+        entry_key, generation_key = key
+        found = await self._cache_call("get_many", [entry_key, generation_key])
+        generation = found.get(generation_key)
+        entry = found.get(entry_key)
+        if entry is not None and generation is not None and entry["generation"] == generation:
+            return await self._replay(entry, scope, send)
+        if scope["method"] != "GET":
+            return await self.app(scope, receive, send_without_mark(send))
+        if generation is None:
+            generation = secrets.token_hex(8)
+            if not await self._cache_call("add", generation_key, generation, None):
+                generation = await self._cache_call("get", generation_key)
+        return await self.app(scope, receive, self._recording(send, entry_key, generation))
+
+    def _key(self, scope):
+        """(entry key, generation key) when this request may be answered from the cache, else None."""
+        if scope["method"] not in ("GET", "HEAD") or scope.get("query_string"):
+            return None
+        path = scope["path"]
+        if path.startswith((settings.STATIC_URL, settings.MEDIA_URL)):
+            return None
+        host = _header(scope, b"host")
+        if not host or _header(scope, b"authorization") is not None:
+            return None
+        cookie = _cookie_header(scope)
+        if cookie and _has_personal_cookie(cookie):
+            return None
+        host = host.decode("latin-1").lower()
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        forwarded = (_header(scope, b"x-forwarded-proto") or b"").decode("latin-1")
+        scheme = f"{scope.get('scheme', 'http')}+{forwarded}"
+        return _entry_key(scheme, host, path), _generation_key(hostname.rstrip("."))
+
+    async def _replay(self, entry, scope, send):
+        await send({"type": "http.response.start", "status": entry["status"], "headers": entry["headers"]})
+        body = b"" if scope["method"] == "HEAD" else entry["body"]
+        await send({"type": "http.response.body", "body": body})
+
+    def _recording(self, send, entry_key, generation):
+        state = {"record": False, "status": None, "headers": None, "body": []}
+        size = 0
+
+        async def recording_send(message):
+            nonlocal size
+            if message["type"] == "http.response.start":
+                headers, marked = _unmarked(message.get("headers", []))
+                if marked:
+                    headers = _without_nonce(headers)
+                    state["record"] = message["status"] == 200 and _storable(headers)
+                state["status"], state["headers"] = message["status"], headers
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and state["record"]:
+                body = message.get("body", b"")
+                size += len(body)
+                if size > MAX_BODY_BYTES:
+                    state["record"], state["body"] = False, []
+                else:
+                    state["body"].append(body)
+                    if not message.get("more_body", False):
+                        entry = {"generation": generation, "status": state["status"], "headers": state["headers"],
+                                 "body": b"".join(state["body"])}
+                        await self._cache_call("set", entry_key, entry,
+                                               getattr(settings, "PAGE_CACHE_TIMEOUT", 600))
+            await send(message)
+
+        return recording_send
+
+
+async def _done(value):
+    return value
+
+
+def send_without_mark(send):
+    """Pass a response on with the internal header (and the nonce it implies) removed."""
+
+    async def unmarked_send(message):
+        if message["type"] == "http.response.start":
+            headers, marked = _unmarked(message.get("headers", []))
+            message = {**message, "headers": _without_nonce(headers) if marked else headers}
+        await send(message)
+
+    return unmarked_send
+
+
+def _unmarked(headers):
+    kept = [(name, value) for name, value in headers if name.lower() != _MARK]
+    return kept, len(kept) != len(headers)
+
+
+def _without_nonce(headers):
+    return [
+        (name, NONCE.sub(b"", value) if name.lower() == b"content-security-policy" else value)
+        for name, value in headers
+    ]
+
+
+def _storable(headers):
+    content_type = b""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"set-cookie":
+            return False
+        if lowered == b"content-type":
+            content_type = value.lower()
+        if lowered == b"cache-control" and (b"private" in value.lower() or b"no-store" in value.lower()):
+            return False
+    return content_type.startswith(b"text/html")
+
+
+def _personal_cookie_names():
+    return {settings.SESSION_COOKIE_NAME, settings.LANGUAGE_COOKIE_NAME, "messages"}
+
+
+def _has_personal_cookie(header):
+    """A cookie that could change the page (a session, flash messages, a language choice): Django answers."""
+    # Django's own parser, so the cache reads a cookie header exactly as the request will.
+    return bool(_personal_cookie_names() & set(parse_cookie(header.decode("latin-1"))))
+
+
+# --- what clears an organisation's cached pages -------------------------------------------------
+
+# Models whose rows show on an organisation's pages (besides pages): the organisation itself (name, logo,
+# contact in the footer), its media and its widgets.
+SITE_MODELS = {"orgs.organization", "cms.orgimage", "cms.orgdocument", "widgets.walkinwidget",
+               "widgets.bookingwidget"}
+
+
+def _organization_of(instance):
+    from wagtail.models import Page
+
+    from .models import organization_of_page
+
+    if isinstance(instance, Page):
+        return organization_of_page(instance)
+    if instance._meta.label_lower not in SITE_MODELS:
+        return None
+    if instance._meta.label_lower == "orgs.organization":
+        return instance
+    return getattr(instance, "organization", None)
+
+
+def _changed(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    organization = _organization_of(instance)
+    if organization is not None:
+        site_cache_clear(organization)
+
+
+def _page_event(sender, instance, **kwargs):
+    site_cache_clear(_organization_of(instance))
+
+
+def connect_signals():
+    """Called from CmsConfig.ready(): every process that changes a site (web, tasks, commands) clears it."""
+    from django.db.models.signals import post_delete, post_save
+    from wagtail.signals import page_published, page_unpublished
+
+    post_save.connect(_changed, dispatch_uid="page_cache_saved")
+    post_delete.connect(_changed, dispatch_uid="page_cache_deleted")
+    page_published.connect(_page_event, dispatch_uid="page_cache_published")
+    page_unpublished.connect(_page_event, dispatch_uid="page_cache_unpublished")
