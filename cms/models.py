@@ -19,7 +19,7 @@ from wagtail.models import Page, Site
 from wagtail.search import index
 from wagtail.url_routing import RouteResult
 
-from orgs.scoping import OrgScopedManager
+from orgs.scoping import OrgScopedManager, enforced_organization_id
 
 from .blocks import ColourInput, FollowUpSections, MainSections
 from .colours import contrast_problem, validate_colour
@@ -52,7 +52,16 @@ class OrganizationMedia(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        self.organization = organization_of_collection(self.collection)
+        from orgs.models import Organization
+
+        organization = organization_of_collection(self.collection)
+        enforced_id = enforced_organization_id()
+        if enforced_id is not None and getattr(organization, "pk", None) != enforced_id:
+            # Wagtail offers every collection the user's groups may use: an admin of two organisations (or
+            # platform staff) could post another organisation's collection. The host's organisation decides.
+            organization = Organization.objects.select_related("collection").get(pk=enforced_id)
+            self.collection = organization.collection
+        self.organization = organization
         super().save(*args, **kwargs)
 
 

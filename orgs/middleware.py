@@ -102,9 +102,12 @@ class OrganizationAccessMiddleware:
 
 # Admin areas that are the platform's, not an organisation's: on an organisation host they do not exist.
 # Tags are one namespace for the whole installation, and page privacy lists every organisation's groups.
+# An organisation has one media collection; "add to collection" (a bulk update that skips the media's save)
+# could only move media into a collection of another organisation the user also belongs to.
 PLATFORM_ONLY_ADMIN_PATHS = re.compile(
     r"^/admin/(sites|users|groups|workflows|workflow_tasks|workflow_history|redirects|locales|collections|"
-    r"reports|settings|organisations|tag-autocomplete|pages/\d+/privacy|bulk/cms/org(image|document)/add_tags|"
+    r"reports|settings|organisations|tag-autocomplete|pages/\d+/privacy|"
+    r"bulk/cms/org(image|document)/(add_tags|add_to_collection)|"
     # wagtail-localize: its report lists every translation of the installation; no snippet of ours is translatable.
     r"localize/(reports|submit/snippet|api/snippets))(/|$)"
 )

@@ -8,7 +8,9 @@ from contextlib import contextmanager
 
 from django_scopes import ScopedManager, get_scope, scope, scopes_disabled
 
-__all__ = ["OrgScopedManager", "organization_scope", "scopes_disabled", "current_organization_id"]
+__all__ = [
+    "OrgScopedManager", "organization_scope", "scopes_disabled", "current_organization_id", "enforced_organization_id",
+]
 
 
 def OrgScopedManager(path="organization", manager_class=None):  # noqa: N802 - a manager factory
@@ -28,3 +30,10 @@ def organization_scope(organization):
 
 def current_organization_id():
     return get_scope().get("organization")
+
+
+def enforced_organization_id():
+    """The organisation the running code is confined to (a request on its host, a task in its scope); None
+    when there is no scope or scopes are disabled (commands, platform staff on the platform host)."""
+    state = get_scope()
+    return state.get("organization") if state.get("_enabled") else None
