@@ -2,7 +2,7 @@
 
 Our own pages allow scripts only from our origin or carrying the nonce; nothing may frame them.
 The Wagtail admin gets the framing and plugin rules (its own scripts are not nonce-aware).
-Widget pages (a later issue) relax frame-ancestors for themselves.
+Widget pages (widgets/framing.py) relax frame-ancestors for themselves.
 """
 
 import re
@@ -25,9 +25,19 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         request.csp_nonce = secrets.token_urlsafe(16)
         response = self.get_response(request)
+        # Wagtail's live preview frames its preview views in the admin and marks them SAMEORIGIN; CSP wins
+        # over X-Frame-Options in browsers, so the policy must say the same.
+        same_origin_frame = response.get("X-Frame-Options") == "SAMEORIGIN"
         if "Content-Security-Policy" in response:
+            # Set by an inner pass: a preview rendered through the whole stack (make_preview_request).
+            if same_origin_frame:
+                response["Content-Security-Policy"] = response["Content-Security-Policy"].replace(
+                    "frame-ancestors 'none'", "frame-ancestors 'self'"
+                )
             return response
         frame_ancestors = getattr(response, "csp_frame_ancestors", "'none'")
+        if frame_ancestors == "'none'" and same_origin_frame:
+            frame_ancestors = "'self'"
         wasm = f" {WASM}" if getattr(response, "csp_wasm", False) else ""
         if request.path.startswith(("/admin/", "/django-admin/")):
             policy = f"frame-ancestors {frame_ancestors}; object-src 'none'; base-uri 'self'"
