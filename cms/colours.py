@@ -40,7 +40,7 @@ def contrast_ratio(foreground, background):
 def contrast_problem(*, foreground, background, what):
     """A sentence for the editor when `foreground` on `background` is too hard to read, else None.
 
-    `what` names the foreground in the sentence ("the text colour", "the menu item colour", …).
+    `what` names the foreground, without article ("text colour", "menu item colour", …).
     """
     if not (foreground and background and COLOUR_RE.match(foreground) and COLOUR_RE.match(background)):
         return None
@@ -51,12 +51,14 @@ def contrast_problem(*, foreground, background, what):
         advice = _("Choose a darker %(what)s or a lighter background colour.")
     else:
         advice = _("Choose a lighter %(what)s or a darker background colour.")
-    shown_ratio = math.floor(ratio * 100) / 100  # never "4.50:1" for a refused 4.499
+    shown_ratio = round(ratio, 2)
+    if shown_ratio >= MIN_TEXT_CONTRAST:
+        shown_ratio = math.floor(ratio * 100) / 100  # never "4.50:1" for a refused 4.499
     return _(
-        "%(What)s %(foreground)s on the background colour %(background)s has a contrast ratio of "
+        "The %(what)s %(foreground)s on the background colour %(background)s has a contrast ratio of "
         "%(ratio).2f:1; at least %(minimum).1f:1 is needed so that everyone can read it. %(advice)s"
     ) % {
-        "What": what[:1].upper() + what[1:], "foreground": foreground.lower(), "background": background.lower(),
+        "what": what, "foreground": foreground.lower(), "background": background.lower(),
         "ratio": shown_ratio, "minimum": MIN_TEXT_CONTRAST, "advice": advice % {"what": what},
     }
 

@@ -262,9 +262,9 @@ class MainPage(SitePage):
         super().clean()
         errors = {}
         checks = [
-            ("text_colour", self.text_colour, _("the text colour")),
-            ("accent_colour", self.accent_colour, _("the link and button colour")),
-            ("menu_colour", self.menu_colour, _("the menu item colour")),
+            ("text_colour", self.text_colour, _("text colour")),
+            ("accent_colour", self.accent_colour, _("link and button colour")),
+            ("menu_colour", self.menu_colour, _("menu item colour")),
         ]
         for field, colour, what in checks:
             problem = contrast_problem(foreground=colour, background=self.background_colour, what=what)
@@ -346,7 +346,7 @@ def section_contrast_error(sections, background):
         if block.block_type != "main_text" or not block.value["text_colour"]:
             continue
         problem = contrast_problem(foreground=block.value["text_colour"], background=background,
-                                   what=_("the text colour of this section"))
+                                   what=_("text colour of this section"))
         if problem:
             block_errors[position] = StructBlockValidationError(block_errors={"text_colour": ValidationError(problem)})
     return StreamBlockValidationError(block_errors=block_errors) if block_errors else None
