@@ -289,6 +289,22 @@ def test_bulk_add_to_collection_does_not_exist_for_organisations(alpha, beta):
         assert media.collection_id == beta.collection_id
 
 
+def test_page_sections_cannot_use_another_organisations_image(alpha, beta):
+    """A header or main-text image id of another organisation: refused when posted, nothing when rendered."""
+    from django.core.exceptions import ValidationError
+
+    from cms.blocks import HeaderBlock
+
+    foreign, _ = media_for(alpha, "section")
+    own, _ = media_for(beta, "section")
+    block = HeaderBlock().child_blocks["image"]
+    with organization_scope(beta):
+        assert block.value_from_datadict({"image": str(foreign.pk)}, {}, "image") is None
+        with pytest.raises(ValidationError):
+            block.clean(foreign.pk)
+        assert block.bulk_to_python([foreign.pk, own.pk]) == [None, own]
+
+
 # --- renditions ---------------------------------------------------------------------------------
 
 def test_header_renditions_are_made_for_an_org_image_and_served(libraries, settings):
