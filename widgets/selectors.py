@@ -77,7 +77,7 @@ def available_now(widget, now=None):
     available = [p for p in practitioners if p.walk_in_open or p.pk in hours]
     groups = []
     listed = set()
-    own_choice = widget.departments.exists()
+    own_choice = bool(widget.pk) and widget.departments.exists()  # an unsaved widget (preview) names none
     for department in widget_departments(widget):
         members = [p for p in available if department in p.departments.all()]
         if members:

@@ -96,7 +96,9 @@ class WidgetPreviewOnCreateView(snippets.PreviewOnCreateView):
 
 
 class WidgetChooserViewSet(OrgAdminUrls, SnippetChooserViewSet):
-    pass
+    def get_urlpatterns(self):
+        # No "create" from the chooser: widgets are made in the wizard, where they get their organisation.
+        return [pattern for pattern in super().get_urlpatterns() if pattern.name != "create"]
 
 
 class WidgetViewSet(OrganizationViewSetMixin, OrgAdminUrls, SnippetViewSet):
