@@ -19,6 +19,8 @@ so a page that needed one fails at once, not only when cached.
 import hashlib
 import re
 import secrets
+import time
+from collections import OrderedDict
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -32,6 +34,7 @@ _MARK = MARK_HEADER.lower().encode()
 MAX_BODY_BYTES = 2 * 1024 * 1024
 NONCE = re.compile(rb"\s*'nonce-[^']*'")
 KEY_PREFIX = "pagecache"
+RECENT_ENTRIES = 256
 
 
 # --- the Django side: which responses may be cached -------------------------------------------
@@ -70,7 +73,7 @@ class PageCacheMarkMiddleware:
 # --- keys and invalidation ----------------------------------------------------------------------
 
 def _cache():
-    return caches[getattr(settings, "PAGE_CACHE_ALIAS", "default")]
+    return caches["default"]
 
 
 def _generation_key(hostname):
@@ -116,30 +119,44 @@ class PageCache:
 
     def __init__(self, app):
         self.app = app
-        self._call = None
+        # Entries this process has used lately, so a hit costs one small read (the generation) and no
+        # unpickling of the page; each is still checked against the shared generation on every request.
+        self._recent = OrderedDict()
+        self._backend = None
 
-    def _cache_call(self, method, *args, **kwargs):
+    async def _cache_call(self, method, *args):
         """Local-memory caches answer at once; a networked cache (Redis) is asked from a worker thread, never
         on the event loop (a slow cache must not stall the WebSockets) nor in the one thread Django's views
         share (thread_sensitive), where requests queue."""
-        cache = _cache()
-        function = getattr(cache, method)
+        if self._backend is None:
+            self._backend = _cache()  # looked up once: `caches[...]` goes through a context-local per call
+        cache = self._backend
         if isinstance(cache, LocMemCache):
-            return _done(function(*args, **kwargs))
-        return sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
+            return getattr(cache, method)(*args)
+        return await sync_to_async(getattr(cache, method), thread_sensitive=False)(*args)
+
+    def _remember(self, entry_key, entry):
+        self._recent[entry_key] = (entry, time.monotonic() + settings.PAGE_CACHE_TIMEOUT)
+        self._recent.move_to_end(entry_key)
+        if len(self._recent) > RECENT_ENTRIES:
+            self._recent.popitem(last=False)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        key = self._key(scope) if getattr(settings, "PAGE_CACHE_ENABLED", True) else None
+        key = self._key(scope) if settings.PAGE_CACHE_ENABLED else None
         if key is None:
             return await self.app(scope, receive, send_without_mark(send))
         entry_key, generation_key = key
-        found = await self._cache_call("get_many", [entry_key, generation_key])
-        generation = found.get(generation_key)
-        entry = found.get(entry_key)
-        if entry is not None and generation is not None and entry["generation"] == generation:
-            return await self._replay(entry, scope, send)
+        generation = await self._cache_call("get", generation_key)
+        if generation is not None:
+            entry, deadline = self._recent.get(entry_key, (None, 0))
+            if entry is None or entry["generation"] != generation or deadline < time.monotonic():
+                entry = await self._cache_call("get", entry_key)
+                if entry is not None and entry["generation"] == generation:
+                    self._remember(entry_key, entry)
+            if entry is not None and entry["generation"] == generation:
+                return await self._replay(entry, scope, send)
         if scope["method"] != "GET":
             return await self.app(scope, receive, send_without_mark(send))
         if generation is None:
@@ -195,15 +212,11 @@ class PageCache:
                     if not message.get("more_body", False):
                         entry = {"generation": generation, "status": state["status"], "headers": state["headers"],
                                  "body": b"".join(state["body"])}
-                        await self._cache_call("set", entry_key, entry,
-                                               getattr(settings, "PAGE_CACHE_TIMEOUT", 600))
+                        await self._cache_call("set", entry_key, entry, settings.PAGE_CACHE_TIMEOUT)
+                        self._remember(entry_key, entry)
             await send(message)
 
         return recording_send
-
-
-async def _done(value):
-    return value
 
 
 def send_without_mark(send):
