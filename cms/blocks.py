@@ -40,9 +40,21 @@ class ColourBlock(blocks.FieldBlock):
         icon = "palette"
 
 
-class EmptyAwareChooserMixin:
-    """An empty chooser needs no query: images and widgets are scoped per organisation, and a page
-    without them (the preset page set) is saved before any organisation scope exists."""
+class OrganizationChooserMixin:
+    """Chooser blocks for models scoped per organisation (images, widgets).
+
+    Block instances are shared by every request of the process, and Wagtail caches the form field, and
+    with it a queryset filtered by whichever organisation's scope was active when it was first built: the
+    field is built afresh each time, in the current scope. An empty chooser needs no query at all (the preset
+    page set is saved before any organisation scope exists).
+    """
+
+    @property
+    def field(self):
+        return forms.ModelChoiceField(
+            queryset=self.model_class.objects.all(), widget=self.widget, required=self._required,
+            validators=self._validators, help_text=self._help_text,
+        )
 
     def bulk_to_python(self, values):
         values = list(values)
@@ -51,11 +63,11 @@ class EmptyAwareChooserMixin:
         return super().bulk_to_python(values)
 
 
-class OrgImageChooserBlock(EmptyAwareChooserMixin, ImageChooserBlock):
+class OrgImageChooserBlock(OrganizationChooserMixin, ImageChooserBlock):
     pass
 
 
-class OrgSnippetChooserBlock(EmptyAwareChooserMixin, SnippetChooserBlock):
+class OrgSnippetChooserBlock(OrganizationChooserMixin, SnippetChooserBlock):
     pass
 
 
