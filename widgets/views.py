@@ -4,6 +4,8 @@ They work inside a cross-site frame with third-party cookies blocked: no session
 signed form token and a per-address throttle instead, see tokens.py), nothing cached.
 """
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -36,6 +38,12 @@ def _widget(request, model, key):
 def _is_top_level(request):
     # A navigation in a tab of its own, not in a frame: then the camera can be asked for straight away.
     return request.headers.get("Sec-Fetch-Dest") == "document"
+
+
+def _on_this_host(request, url):
+    """A link on the organisation's host as this visitor reached it (its public address may differ behind a
+    test server or a proxy's port)."""
+    return request.build_absolute_uri(urlsplit(url).path)
 
 
 def _base_context(widget, request, preview=False):
@@ -88,6 +96,7 @@ def walk_in(request, key):
         fresh = WalkInForm(widget=widget, initial={**form.cleaned_data, "token": tokens.form_token(widget)})
         return render(request, template, _walk_in_context(widget, request, form=fresh, message=message),
                       status=STATUS_REFUSED)
+    link = _on_this_host(request, link)
     if _is_top_level(request):
         return redirect(link)
     return render(request, "widgets/walk_in_done.html", {**_base_context(widget, request), "link": link})
@@ -162,7 +171,7 @@ def booking(request, key):
         **_base_context(widget, request), "appointment": appointment, "practitioner": practitioner,
         "starts_at": appointment.starts_at.astimezone(zone_of(widget.organization)),
         "emailed": bool(appointment.client.email) and not widget.organization.do_not_send_emails,
-        "link": participant_link(participant),
+        "link": _on_this_host(request, participant_link(participant)),
     })
 
 
