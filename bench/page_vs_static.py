@@ -8,26 +8,19 @@ machine slows both sides alike. Run: .venv/bin/python bench/page_vs_static.py [-
 import argparse
 import http.client
 import os
-import socket
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from waiting_room import Server  # one way to start the server for every bench
+
 TARGETS = {
     "static file (app.css)": ("localhost", "/static/css/app.css"),
-    "published page (demo /)": ("demo.localhost", "/"),
-    "follow-up page (demo /how-it-works/)": ("demo.localhost", "/how-it-works/"),
+    "published page (demo /nl/)": ("demo.localhost", "/nl/"),
+    "follow-up page (demo /nl/how-it-works/)": ("demo.localhost", "/nl/how-it-works/"),
     "sign-in page (demo)": ("demo.localhost", "/accounts/login/"),
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed_get(port, host, path):
@@ -47,23 +40,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "PYTHONWARNINGS": "ignore"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "PYTHONWARNINGS": "ignore",
+           # Every request renders: this compares Django's own work with a static file (bench/pages.py has the cache).
+           "PAGE_CACHE": "false"}
+    log = Path(tempfile.mkdtemp(prefix="bench-page-vs-static-")) / "server.log"
+    server = Server(env, log)
+    port = server.port
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.2)
         samples = {name: [] for name in TARGETS}
         for host, path in TARGETS.values():  # warm-up
             for _ in range(10):
@@ -72,8 +55,7 @@ def main():
             for name, (host, path) in TARGETS.items():
                 samples[name].append(timed_get(port, host, path))
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
     static = statistics.median(samples["static file (app.css)"])
     print(f"{args.requests} requests per URL, one uvicorn worker on 127.0.0.1")

@@ -274,37 +274,61 @@ SITE_MODELS = {"orgs.organization", "cms.orgimage", "cms.orgdocument", "widgets.
                "widgets.bookingwidget"}
 
 
-def _organization_of(instance):
+def _shows_on_site(instance):
     from wagtail.models import Page
+
+    return isinstance(instance, Page) or instance._meta.label_lower in SITE_MODELS
+
+
+def _hostnames_showing(instance):
+    """The hosts whose pages show `instance`. Asked after the commit, so a change costs its transaction no query."""
+    from wagtail.models import Page
+
+    from orgs.models import Organization
 
     from .models import organization_of_page
 
     if isinstance(instance, Page):
-        return organization_of_page(instance)
-    if instance._meta.label_lower not in SITE_MODELS:
-        return None
-    if instance._meta.label_lower == "orgs.organization":
-        return instance
-    return getattr(instance, "organization", None)
+        organization = organization_of_page(instance)
+    elif isinstance(instance, Organization):
+        # A new subdomain leaves the old host's pages behind: they must go too.
+        return [instance.hostname, *getattr(instance, "_page_cache_previous_hostnames", [])]
+    else:
+        organization_id = getattr(instance, "organization_id", None)
+        organization = Organization.objects.filter(pk=organization_id).first() if organization_id else None
+    return [organization.hostname] if organization is not None else []
+
+
+def _clear_after_commit(instance):
+    if _shows_on_site(instance):
+        transaction.on_commit(lambda: [_bump(hostname) for hostname in _hostnames_showing(instance)])
 
 
 def _changed(sender, instance, raw=False, **kwargs):
-    if raw:
-        return
-    organization = _organization_of(instance)
-    if organization is not None:
-        site_cache_clear(organization)
+    if not raw:
+        _clear_after_commit(instance)
 
 
 def _page_event(sender, instance, **kwargs):
-    site_cache_clear(_organization_of(instance))
+    _clear_after_commit(instance)
+
+
+def _remember_previous_hostname(sender, instance, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    previous = type(instance).objects.filter(pk=instance.pk).values_list("subdomain", flat=True).first()
+    if previous and previous != instance.subdomain:
+        instance._page_cache_previous_hostnames = [f"{previous}.{settings.BASE_DOMAIN}"]
 
 
 def connect_signals():
     """Called from CmsConfig.ready(): every process that changes a site (web, tasks, commands) clears it."""
-    from django.db.models.signals import post_delete, post_save
+    from django.db.models.signals import post_delete, post_save, pre_save
     from wagtail.signals import page_published, page_unpublished
 
+    from orgs.models import Organization
+
+    pre_save.connect(_remember_previous_hostname, sender=Organization, dispatch_uid="page_cache_hostname")
     post_save.connect(_changed, dispatch_uid="page_cache_saved")
     post_delete.connect(_changed, dispatch_uid="page_cache_deleted")
     page_published.connect(_page_event, dispatch_uid="page_cache_published")

@@ -284,3 +284,42 @@ def test_turned_off_by_setting(alpha, app, django_app, settings):
     response = request(app, alpha, "/en/")
     assert django_app.calls == 2
     assert response.header(MARK_HEADER) is None
+
+
+def test_a_deactivated_organisation_or_a_new_subdomain_leaves_no_cached_page(alpha, app,
+                                                                              django_capture_on_commit_callbacks):
+    assert request(app, alpha, "/en/").status == 200
+    old = type(alpha).objects.get(pk=alpha.pk)
+
+    def move():
+        alpha.subdomain = "alpha-new"
+        alpha.save()
+
+    publish(django_capture_on_commit_callbacks, move)
+    assert request(app, old, "/en/").status == 404  # the old host is nobody's any more
+    assert request(app, alpha, "/en/").status == 200
+
+    def deactivate():
+        alpha.is_active = False
+        alpha.save()
+
+    publish(django_capture_on_commit_callbacks, deactivate)
+    assert request(app, alpha, "/en/").status == 404
+
+
+def test_media_changes_clear_the_organisations_pages(alpha, beta, app, django_app,
+                                                     django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cms.models import OrgDocument
+    from orgs.scoping import scopes_disabled
+
+    request(app, alpha, "/en/")
+    request(app, beta, "/en/")
+    assert django_app.calls == 2
+    with scopes_disabled(), django_capture_on_commit_callbacks(execute=True):
+        OrgDocument.objects.create(title="Leaflet", file=SimpleUploadedFile("leaflet.pdf", b"%PDF"),
+                                   collection=alpha.collection)
+    request(app, alpha, "/en/")
+    request(app, beta, "/en/")
+    assert django_app.calls == 3  # alpha's pages rendered again, beta's still cached
