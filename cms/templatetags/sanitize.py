@@ -21,7 +21,7 @@ register = template.Library()
 @register.filter
 def sanitized_css(css, organization=None):
     # Safe inside <style>: the sanitiser never outputs "<", and autoescaping would break quotes and ">".
-    return mark_safe(css_sanitizer.sanitize_css(str(css or ""), organization=organization).css)  # noqa: S308
+    return mark_safe(css_sanitizer.sanitized_css_text(str(css or ""), organization=organization))  # noqa: S308
 
 
 @register.filter

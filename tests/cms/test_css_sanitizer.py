@@ -276,3 +276,16 @@ def test_template_filter_sanitises_again(alpha, alpha_image):
     assert "color: red;" in html
     assert f"url({alpha_image.file.url})" in html
     assert "url(" not in Template("{% load sanitize %}{{ css|sanitized_css }}").render(Context({"css": css}))
+
+
+def test_render_time_sanitising_remembers_only_what_depends_on_nothing_else(alpha, alpha_image):
+    from cms.css_sanitizer import sanitized_css_text
+
+    plain = "p { color: red; } @import url(x.css);"
+    assert sanitized_css_text(plain) == sanitize_css(plain).css == "p {\n  color: red;\n}\n"
+    assert sanitized_css_text(plain) == "p {\n  color: red;\n}\n"
+    with_address = f".h {{ background: url({alpha_image.file.url}); }}"
+    assert "url(" in sanitized_css_text(with_address, organization=alpha)
+    with scopes_disabled():
+        alpha_image.delete()
+    assert "url(" not in sanitized_css_text(with_address, organization=alpha)  # asked again, now refused
