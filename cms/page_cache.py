@@ -17,6 +17,7 @@ so a page that needed one fails at once, not only when cached.
 """
 
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -29,6 +30,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.http.cookie import parse_cookie
 
+logger = logging.getLogger(__name__)
 MARK_HEADER = "X-OpenConsult-Page-Cache"
 _MARK = MARK_HEADER.lower().encode()
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -133,7 +135,11 @@ class PageCache:
         cache = self._backend
         if isinstance(cache, LocMemCache):
             return getattr(cache, method)(*args)
-        return await sync_to_async(getattr(cache, method), thread_sensitive=False)(*args)
+        try:
+            return await sync_to_async(getattr(cache, method), thread_sensitive=False)(*args)
+        except Exception:  # noqa: BLE001 - the cache is an optimisation: without it, Django answers
+            logger.warning("page cache unavailable (%s)", method, exc_info=True)
+            return None
 
     def _remember(self, entry_key, entry):
         self._recent[entry_key] = (entry, time.monotonic() + settings.PAGE_CACHE_TIMEOUT)
@@ -163,6 +169,8 @@ class PageCache:
             generation = secrets.token_hex(8)
             if not await self._cache_call("add", generation_key, generation, None):
                 generation = await self._cache_call("get", generation_key)
+            if generation is None:  # the cache is not answering
+                return await self.app(scope, receive, send_without_mark(send))
         return await self.app(scope, receive, self._recording(send, entry_key, generation))
 
     def _key(self, scope):

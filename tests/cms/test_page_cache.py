@@ -323,3 +323,22 @@ def test_media_changes_clear_the_organisations_pages(alpha, beta, app, django_ap
     request(app, alpha, "/en/")
     request(app, beta, "/en/")
     assert django_app.calls == 3  # alpha's pages rendered again, beta's still cached
+
+
+def test_a_cache_that_does_not_answer_leaves_pages_to_django(alpha, django_app, monkeypatch):
+    """With a networked cache (Redis) down, every request is answered by Django instead of failing."""
+    from cms import page_cache
+
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+
+            return fail
+
+    monkeypatch.setattr(page_cache, "_cache", lambda: Down())
+    app = PageCache(django_app)
+    for _ in range(2):
+        response = request(app, alpha, "/en/")
+        assert response.status == 200 and response.header(MARK_HEADER) is None
+    assert django_app.calls == 2
