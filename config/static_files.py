@@ -171,6 +171,8 @@ def _content_type(filename):
         kind = "text/javascript"
     elif filename.endswith(".wasm"):
         kind = "application/wasm"
+    elif filename.endswith(".map"):
+        kind = "application/json"
     kind = kind or "application/octet-stream"
     if kind.startswith(TEXT_TYPES):
         kind += "; charset=utf-8"
