@@ -158,3 +158,16 @@ def test_booking_widget_wizard_has_days_ahead(alpha):
     assert response.status_code == 302
     with scopes_disabled():
         assert BookingWidget.objects.get().days_ahead == 21
+
+
+def test_organisations_made_before_the_widgets_get_the_permissions_on_migrate(alpha):
+    from django.apps import apps
+
+    from widgets.apps import grant_widget_permissions
+
+    group = alpha.admins_group
+    group.permissions.remove(*group.permissions.filter(content_type__app_label="widgets"))
+    assert not signed_in_client(alpha.people["admin"].user, alpha).get(BASE).status_code == 200
+    grant_widget_permissions(apps.get_app_config("widgets"))
+    assert group.permissions.filter(content_type__app_label="widgets").count() == 8
+    assert signed_in_client(alpha.people["admin"].user, alpha).get(BASE).status_code == 200
