@@ -51,8 +51,9 @@ def _base_context(widget, request, preview=False):
             "zone": zone_of(widget.organization)}
 
 
-def _refusal(request, widget, template, message, status):
-    return render(request, template, {**_base_context(widget, request), "refusal": message}, status=status)
+def _refusal(request, widget, message, status):
+    return render(request, "widgets/refused.html", {**_base_context(widget, request), "refusal": message},
+                  status=status)
 
 
 # --- walk-in ------------------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def walk_in(request, key):
     if request.method == "GET":
         return render(request, template, _walk_in_context(widget, request))
     if tokens.throttled(request):
-        return _refusal(request, widget, template, _(
+        return _refusal(request, widget, _(
             "There have been too many attempts from your connection. Please wait ten minutes and try again."
         ), 429)
     if not tokens.token_is_valid(widget, request.POST.get("token")):
@@ -141,7 +142,7 @@ def booking(request, key):
             **_base_context(widget, request), "form": form, "slot": slot, "practitioner": practitioner,
         })
     if tokens.throttled(request):
-        return _refusal(request, widget, template, _(
+        return _refusal(request, widget, _(
             "There have been too many attempts from your connection. Please wait ten minutes and try again."
         ), 429)
     form = BookingForm(request.POST, widget=widget)

@@ -172,6 +172,9 @@ def test_submissions_per_address_are_throttled(alpha):
     statuses = [client.post(widget.get_absolute_url(), walk_in_post(alpha, gp, token, given_name=""),
                             REMOTE_ADDR="203.0.113.5").status_code for _ in range(tokens.THROTTLE_LIMIT + 1)]
     assert statuses[:-1] == [400] * tokens.THROTTLE_LIMIT and statuses[-1] == 429
+    refused = client.post(widget.get_absolute_url(), walk_in_post(alpha, gp, token), REMOTE_ADDR="203.0.113.5")
+    assert refused.status_code == 429 and "too many attempts" in refused.content.decode()
+    assert appointments() == 0
     # Another address is not affected.
     assert client.post(widget.get_absolute_url(), walk_in_post(alpha, gp, token),
                        REMOTE_ADDR="203.0.113.6").status_code == 200
