@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from cms.demo import demo_site
 from consult.demo import consult_demo, consult_now_link
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
@@ -117,4 +118,6 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
         consult_demo(organization)
-        demo_widgets(organization)
+        widgets = demo_widgets(organization)
+        if spec["subdomain"] == "demo":
+            demo_site(organization, widgets=widgets)  # a practice site in Dutch and English with both widgets
