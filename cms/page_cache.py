@@ -321,22 +321,26 @@ def _page_event(sender, instance, **kwargs):
     _clear_after_commit(instance)
 
 
-def _remember_previous_hostname(sender, instance, raw=False, **kwargs):
-    if raw or instance.pk is None:
-        return
-    previous = type(instance).objects.filter(pk=instance.pk).values_list("subdomain", flat=True).first()
-    if previous and previous != instance.subdomain:
+def _remember_loaded_subdomain(sender, instance, **kwargs):
+    # As loaded (no query): a save with another subdomain must also clear the old host's pages.
+    instance._page_cache_loaded_subdomain = instance.__dict__.get("subdomain")
+
+
+def _note_previous_hostname(sender, instance, raw=False, **kwargs):
+    previous = getattr(instance, "_page_cache_loaded_subdomain", None)
+    if not raw and previous and previous != instance.subdomain:
         instance._page_cache_previous_hostnames = [f"{previous}.{settings.BASE_DOMAIN}"]
 
 
 def connect_signals():
     """Called from CmsConfig.ready(): every process that changes a site (web, tasks, commands) clears it."""
-    from django.db.models.signals import post_delete, post_save, pre_save
+    from django.db.models.signals import post_delete, post_init, post_save, pre_save
     from wagtail.signals import page_published, page_unpublished
 
     from orgs.models import Organization
 
-    pre_save.connect(_remember_previous_hostname, sender=Organization, dispatch_uid="page_cache_hostname")
+    post_init.connect(_remember_loaded_subdomain, sender=Organization, dispatch_uid="page_cache_subdomain")
+    pre_save.connect(_note_previous_hostname, sender=Organization, dispatch_uid="page_cache_hostname")
     post_save.connect(_changed, dispatch_uid="page_cache_saved")
     post_delete.connect(_changed, dispatch_uid="page_cache_deleted")
     page_published.connect(_page_event, dispatch_uid="page_cache_published")
