@@ -14,3 +14,5 @@ if not SECRET_KEY:  # noqa: F405
     SECRET_KEY = _key_file.read_text().strip()
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic in development
+# Template and theme edits show at once while developing; bench/pages.py (DEBUG=false) measures the page cache.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE", default=not DEBUG)
