@@ -210,19 +210,19 @@ class PageCache:
                     state["record"] = message["status"] == 200 and _storable(headers)
                 state["status"], state["headers"] = message["status"], headers
                 message = {**message, "headers": headers}
-            elif message["type"] == "http.response.body" and state["record"]:
+            await send(message)  # the visitor first, then the cache
+            if message["type"] == "http.response.body" and state["record"]:
                 body = message.get("body", b"")
                 size += len(body)
                 if size > MAX_BODY_BYTES:
                     state["record"], state["body"] = False, []
-                else:
-                    state["body"].append(body)
-                    if not message.get("more_body", False):
-                        entry = {"generation": generation, "status": state["status"], "headers": state["headers"],
-                                 "body": b"".join(state["body"])}
-                        await self._cache_call("set", entry_key, entry, settings.PAGE_CACHE_TIMEOUT)
-                        self._remember(entry_key, entry)
-            await send(message)
+                    return
+                state["body"].append(body)
+                if not message.get("more_body", False):
+                    entry = {"generation": generation, "status": state["status"], "headers": state["headers"],
+                             "body": b"".join(state["body"])}
+                    await self._cache_call("set", entry_key, entry, settings.PAGE_CACHE_TIMEOUT)
+                    self._remember(entry_key, entry)
 
         return recording_send
 
