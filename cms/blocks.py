@@ -32,9 +32,10 @@ class ColourBlock(blocks.FieldBlock):
 
     @cached_property
     def field(self):
-        return forms.CharField(
-            max_length=7, validators=[validate_colour], widget=ColourInput(), **self.field_options
-        )
+        # The browser's colour picker cannot be left empty (it sends #000000), so an optional colour is typed.
+        widget = ColourInput() if self.field_options["required"] else forms.TextInput(
+            attrs={"placeholder": "#1f2933", "pattern": "#[0-9a-fA-F]{6}", "size": 8, "maxlength": 7})
+        return forms.CharField(max_length=7, validators=[validate_colour], widget=widget, **self.field_options)
 
     class Meta:
         icon = "palette"
@@ -91,7 +92,7 @@ class MainTextBlock(blocks.StructBlock):
     text = blocks.RichTextBlock(label=_("text"), features=RICH_TEXT_FEATURES)
     text_colour = ColourBlock(
         label=_("text colour"), required=False,
-        help_text=_("Leave as it is to use the page's text colour."),
+        help_text=_("Leave empty to use the page's text colour, or type a colour as #rrggbb."),
     )
     image = OrgImageChooserBlock(label=_("image"), required=False)
     image_position = blocks.ChoiceBlock(
