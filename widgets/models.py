@@ -129,6 +129,17 @@ class Widget(PreviewableMixin, models.Model):
             image = getattr(self, field)
             if image is not None and image.organization_id != self.organization_id:
                 errors[field] = _("Choose an image from your own media library.")
+        from cms.colours import contrast_problem
+
+        # WCAG 2.1 AA: visitors with low vision must be able to read the widget (same rule as the web pages).
+        for field, background, what in (
+            ("title_colour", self.background_colour, _("title colour")),
+            ("text_colour", self.background_colour, _("text colour")),
+            ("button_text_colour", self.button_colour, _("button text colour")),
+        ):
+            problem = contrast_problem(foreground=getattr(self, field), background=background, what=what)
+            if problem:
+                errors[field] = problem
         if self.ask_accept_terms and not (self.terms_text or self.terms_url):
             errors["terms_text"] = _("Write the terms, or link to them, when visitors must accept them.")
         if self.custom_css and self.organization_id:

@@ -171,3 +171,14 @@ def test_organisations_made_before_the_widgets_get_the_permissions_on_migrate(al
     grant_widget_permissions(apps.get_app_config("widgets"))
     assert group.permissions.filter(content_type__app_label="widgets").count() == 8
     assert signed_in_client(alpha.people["admin"].user, alpha).get(BASE).status_code == 200
+
+
+def test_colours_without_enough_contrast_are_refused(alpha):
+    widget = make_walk_in(alpha)
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    response = admin.post(f"{BASE}edit/{widget.pk}/", form_data(
+        name=widget.name, text_colour="#bbbbbb", button_colour="#ffff00", button_text_colour="#ffffff"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "The text colour #bbbbbb on the background colour #ffffff has a contrast ratio of" in body
+    assert "The button text colour #ffffff on the background colour #ffff00" in body
