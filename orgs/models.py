@@ -461,6 +461,12 @@ AUDIT_ACTIONS = {
     "participantgroup.create": _("Participant group added"),
     "participantgroup.update": _("Participant group changed"),
     "participantgroup.delete": _("Participant group deleted"),
+    "walkinwidget.create": _("Walk-in widget added"),
+    "walkinwidget.update": _("Walk-in widget changed"),
+    "walkinwidget.delete": _("Walk-in widget deleted"),
+    "bookingwidget.create": _("Booking widget added"),
+    "bookingwidget.update": _("Booking widget changed"),
+    "bookingwidget.delete": _("Booking widget deleted"),
 }
 
 

@@ -1,6 +1,7 @@
 """Widgets in the admin (F-WIDGET-1): organisation admins set them up in four steps (tabs) with a live
 preview, and copy the code that puts them on any web site."""
 
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
@@ -9,6 +10,7 @@ from wagtail.snippets.views import snippets
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from orgs.services import audit_record
 from orgs.views.admin import OrganizationViewSetMixin, require_org_admin
 
 from .admin_forms import WidgetAdminForm
@@ -85,9 +87,40 @@ class OrgAdminUrls:
         return patterns
 
 
-class WidgetCreateView(snippets.CreateView):
+class AuditedSave:
+    """Widgets are part of the organisation's set-up: each change goes into its audit log too."""
+
+    audit_verb = None
+
+    def save_instance(self):
+        from orgs.services import changed_fields
+
+        with transaction.atomic():
+            instance = super().save_instance()
+            audit_record(organization=self.request.organization, actor=self.request.user,
+                         action=f"{self.model._meta.model_name}.{self.audit_verb}", target=instance,
+                         changes=changed_fields(self.form) if self.audit_verb == "update" else None,
+                         request=self.request)
+        return instance
+
+
+class WidgetCreateView(AuditedSave, snippets.CreateView):
+    audit_verb = "create"
+
     def get_initial_form_instance(self):
         return self.model(organization=self.request.organization)
+
+
+class WidgetEditView(AuditedSave, snippets.EditView):
+    audit_verb = "update"
+
+
+class WidgetDeleteView(snippets.DeleteView):
+    def delete_action(self):
+        with transaction.atomic():
+            audit_record(organization=self.request.organization, actor=self.request.user,
+                         action=f"{self.model._meta.model_name}.delete", target=self.object, request=self.request)
+            super().delete_action()
 
 
 class WidgetPreviewOnCreateView(snippets.PreviewOnCreateView):
@@ -103,6 +136,8 @@ class WidgetChooserViewSet(OrgAdminUrls, SnippetChooserViewSet):
 
 class WidgetViewSet(OrganizationViewSetMixin, OrgAdminUrls, SnippetViewSet):
     add_view_class = WidgetCreateView
+    edit_view_class = WidgetEditView
+    delete_view_class = WidgetDeleteView
     preview_on_add_view_class = WidgetPreviewOnCreateView
     chooser_viewset_class = WidgetChooserViewSet
     copy_view_enabled = False

@@ -182,3 +182,19 @@ def test_colours_without_enough_contrast_are_refused(alpha):
     assert response.status_code == 200
     assert "The text colour #bbbbbb on the background colour #ffffff has a contrast ratio of" in body
     assert "The button text colour #ffffff on the background colour #ffff00" in body
+
+
+def test_widget_changes_are_in_the_audit_log(alpha):
+    from orgs.models import AuditEvent
+
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    assert admin.post(BASE + "add/", form_data()).status_code == 302
+    with scopes_disabled():
+        widget = WalkInWidget.objects.get()
+    assert admin.post(f"{BASE}edit/{widget.pk}/", form_data(title="Walk in today")).status_code == 302
+    assert admin.post(f"{BASE}delete/{widget.pk}/").status_code == 302
+    with scopes_disabled():
+        events = list(AuditEvent.objects.filter(organization=alpha, target_type="walkinwidget").order_by("id"))
+    assert [e.action for e in events] == ["walkinwidget.create", "walkinwidget.update", "walkinwidget.delete"]
+    assert events[1].changes["title"] == ["Walk in", "Walk in today"]
+    assert events[0].action_label() == "Walk-in widget added"
