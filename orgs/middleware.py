@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from wagtail.models import Page
 
 from . import policy, selectors
 from .models import Membership, Role
@@ -154,7 +155,8 @@ class AdminTenantGuardMiddleware:
         if request.path.startswith(PAGE_PATHS):
             for data in (request.GET, request.POST):
                 for field in PAGE_ID_FIELDS:
-                    page_ids.extend(value for value in data.getlist(field) if value != "")
+                    # "root": the API's name for the request's site root, the organisation's own.
+                    page_ids.extend(value for value in data.getlist(field) if value not in ("", "root"))
         if page_ids and not pages_belong_to(organization, page_ids):
             raise Http404
         if not translation_ids_belong_to(organization, view_kwargs):
@@ -170,6 +172,9 @@ def pages_belong_to(organization, page_ids):
     if not all(isinstance(i, str) and i.isascii() and i.isdigit() for i in page_ids):
         return False
     ids = {int(i) for i in page_ids}
+    # Wagtail's root node is the common parent of a site root and its translations, so the explorer starts
+    # there for an organisation with translated pages; Wagtail lists only the pages the user may explore.
+    ids.discard(Page.get_first_root_node().pk)
     found = organization_pages(organization).filter(pk__in=ids).count()
     return found == len(ids)
 

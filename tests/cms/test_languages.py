@@ -154,3 +154,19 @@ def test_translating_through_wagtail_localize_creates_a_served_translation(alpha
     # wagtail-localize saves a draft; the editor publishes it after translating.
     translated.save_revision().publish()
     assert host_client(alpha).get("/nl/").status_code == 200
+
+
+def test_explorer_of_an_organisation_with_translations_lists_only_its_own_pages(alpha, beta, dutch):
+    """Translated site roots are siblings under Wagtail's root: the explorer starts there, showing only ours."""
+    from wagtail.models import Page
+
+    root = Page.get_first_root_node()
+    client = signed_in_client(alpha.people["admin"].user, alpha)
+    for url in ("/admin/pages/", f"/admin/pages/{root.pk}/",
+                f"/admin/api/main/pages/?child_of={root.pk}&for_explorer=1",
+                "/admin/api/main/pages/?child_of=root&for_explorer=1"):
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        assert "Beta Clinic" not in html and "Alpha Practice" in html, url
+    assert client.get(f"/admin/pages/{beta.root_page.pk}/").status_code == 404
