@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http.cookie import parse_cookie
 
@@ -64,7 +65,8 @@ class PageCacheMarkMiddleware:
         page = (response.context_data or {}).get("page")
         match = getattr(request, "resolver_match", None)
         if (
-            isinstance(page, (MainPage, FollowUpPage))
+            isinstance(request, ASGIRequest)  # only the ASGI wrapper removes the mark (not WSGI, not the test client)
+            and isinstance(page, (MainPage, FollowUpPage))
             and page.live
             and not getattr(request, "is_preview", False)
             and match is not None and match.url_name == "wagtail_serve"

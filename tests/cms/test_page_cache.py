@@ -350,3 +350,11 @@ def test_a_cache_that_does_not_answer_leaves_pages_to_django(alpha, django_app, 
         response = request(app, alpha, "/en/")
         assert response.status == 200 and response.header(MARK_HEADER) is None
     assert django_app.calls == 2
+
+
+def test_only_the_asgi_wrapper_sees_the_mark(alpha):
+    """Under WSGI (or the test client) nothing would remove the internal header, so it is never set."""
+    from tests.conftest import host_client
+
+    response = host_client(alpha).get("/en/")
+    assert response.status_code == 200 and MARK_HEADER not in response
