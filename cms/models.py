@@ -141,19 +141,24 @@ class OrganizationHomePage(Page):
         if not path_components:
             raise Http404  # `/` is cms.views.home: it picks the visitor's language
         language, *rest = path_components
-        main = selectors.public_main_page(self.site_home(), language)
+        main = selectors.public_main_page(self.site_home_id(request), language)
         if main is None or len(rest) > 1:
             raise Http404
         page = main if not rest else selectors.public_follow_up(main, rest[0])
         if page is None:
             raise Http404
+        page.public_main = main  # routed to the public: the page set is known and public (saves queries)
         translation.activate(language)  # the page, its menu and its messages speak the page's language
         request.LANGUAGE_CODE = language
         return RouteResult(page)
 
-    def site_home(self):
-        """The original (site root) of this page's translations: it holds the published set."""
-        return OrganizationHomePage.objects.get(translation_key=self.translation_key, sites_rooted_here__isnull=False)
+    def site_home_id(self, request=None):
+        """The id of the original (site root) of this page's translations: it holds the published set."""
+        organization = getattr(request, "organization", None)
+        if organization is not None:
+            return organization.root_page_id
+        return OrganizationHomePage.objects.get(translation_key=self.translation_key,
+                                                sites_rooted_here__isnull=False).pk
 
 
 class SitePage(Page):
@@ -181,11 +186,15 @@ class SitePage(Page):
 
         context = super().get_context(request, *args, **kwargs)
         main = self.page_set()
+        language = main.locale.language_code
         context["main"] = main
         context["theme_base"] = theme_base_template(main.theme)
         context["theme"] = main.theme if main.theme in theme_names() else DEFAULT_THEME
-        context["menu_pages"] = main.menu_pages()
-        context["language_links"] = selectors.language_links(self)
+        context["menu_links"] = [
+            {"title": item.title, "path": f"/{language}/{item.slug}/", "current": item.pk == self.pk}
+            for item in main.menu_pages()
+        ]
+        context["language_links"] = selectors.language_links(self, known_public=hasattr(self, "public_main"))
         context["is_preview"] = getattr(request, "is_preview", False)
         return context
 
@@ -288,7 +297,8 @@ class MainPage(SitePage):
         return f"/{language or self.locale.language_code}/"
 
     def menu_pages(self):
-        return self.get_children().live().specific().order_by("path")
+        """The live follow-up pages, in the explorer's order (title and slug are all the menu needs)."""
+        return self.get_children().live().order_by("path")
 
     def is_published_set(self):
         from . import selectors
@@ -330,7 +340,7 @@ class FollowUpPage(SitePage):
                 raise ValidationError({"sections": section_error})
 
     def page_set(self):
-        return self.get_parent().specific
+        return getattr(self, "public_main", None) or self.get_parent().specific
 
     def main_page(self):
         return self.page_set()

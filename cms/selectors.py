@@ -23,13 +23,15 @@ def site_home_of(page):
     return OrganizationHomePage.objects.filter(translation_key=Subquery(top), sites_rooted_here__isnull=False).first()
 
 
-def public_main_page(home, language):
-    """The live translation in `language` of the published page set, or None."""
-    from .models import MainPage
+def public_main_page(home_id, language):
+    """The live translation in `language` of the published page set of the site root `home_id`, or None.
+    One query: the published set's translation key is looked up inside it."""
+    from .models import MainPage, OrganizationHomePage
 
-    if language not in SITE_LANGUAGES or home.published_set_id is None:
+    if language not in SITE_LANGUAGES:
         return None
-    published_key = MainPage.objects.filter(pk=home.published_set_id).values("translation_key")
+    published_id = OrganizationHomePage.objects.filter(pk=home_id).values("published_set_id")[:1]
+    published_key = MainPage.objects.filter(pk=Subquery(published_id)).values("translation_key")[:1]
     return (MainPage.objects.live().filter(locale__language_code=language, translation_key=Subquery(published_key))
             .select_related("locale").first())
 
@@ -66,16 +68,18 @@ def is_in_published_set(page, home):
     return MainPage.objects.filter(pk=home.published_set_id, translation_key=main.translation_key).exists()
 
 
-def language_links(page):
+def language_links(page, *, known_public=False):
     """The same page in each language where the public can see it: [{code, name, path, current}].
 
-    Empty when `page` is not public at all (a preview of another page set, a draft).
+    Empty when `page` is not public at all (a preview of another page set, a draft). `known_public`: the
+    page was just routed to the public, so that need not be checked again.
     """
     from .models import FollowUpPage, MainPage
 
-    home = site_home_of(page)
-    if home is None or not page.live or not is_in_published_set(page, home):
-        return []
+    if not known_public:
+        home = site_home_of(page)
+        if home is None or not page.live or not is_in_published_set(page, home):
+            return []
     translations = page.get_translations(inclusive=True).live().filter(locale__language_code__in=SITE_LANGUAGES)
     if isinstance(page, FollowUpPage):
         # A follow-up page is public in a language only while its main page is live there too.

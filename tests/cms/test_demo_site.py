@@ -11,7 +11,7 @@ from tests.conftest import host_client
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_site_in_dutch_and_english_with_widgets(settings):
+def test_demo_site_in_dutch_and_english_with_widgets(django_assert_max_num_queries):
     call_command("demo")
     call_command("demo")  # idempotent
     demo = Organization.objects.get(subdomain="demo")
@@ -34,3 +34,8 @@ def test_demo_site_in_dutch_and_english_with_widgets(settings):
     assert FollowUpPage.objects.filter(slug__in=["spreekuren", "opening-hours"]).count() == 2
     with scopes_disabled():
         assert OrgImage.objects.filter(organization=demo, title__startswith="Demo header").count() == 1
+
+    # Issue #5's budget for an uncached page view (header image, both widgets, menu, language switch).
+    for path in ("/nl/", "/en/opening-hours/"):
+        with django_assert_max_num_queries(15):
+            assert client.get(path).status_code == 200
