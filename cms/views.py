@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_supported_language_variant
@@ -14,8 +13,8 @@ def home(request):
         return render(request, "platform_home.html")
     home_page = request.organization.root_page.specific
     languages = selectors.published_languages(home_page)
-    if not languages:
-        raise Http404
+    if not languages:  # a dead end with a way out: who to contact, and where staff sign in
+        return render(request, "cms/no_web_page.html", status=404)
     response = redirect(f"/{preferred_language(request, languages, home_page)}/")
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
     return response

@@ -151,9 +151,13 @@ def test_translating_through_wagtail_localize_creates_a_served_translation(alpha
     response = client.post(f"/admin/localize/submit/page/{main.pk}/", {"locales": [nl.pk], "include_subtree": "on"})
     assert response.status_code == 302
     translated = MainPage.objects.get(translation_key=main.translation_key, locale=nl)
-    # wagtail-localize saves a draft; the editor publishes it after translating.
+    assert translated.get_children().count() == 1  # the follow-up page came along (include_subtree)
+    assert client.get(f"/admin/pages/{translated.pk}/edit/").status_code == 200  # wagtail-localize's editor
+    assert host_client(alpha).get("/nl/").status_code == 404  # a draft until the editor publishes it
     translated.save_revision().publish()
     assert host_client(alpha).get("/nl/").status_code == 200
+    listing = client.get(f"/admin/pages/{alpha.root_page.pk}/").content.decode()
+    assert f"/admin/localize/submit/page/{main.pk}/" in listing  # "Translate this page" (into de, es)
 
 
 def test_explorer_of_an_organisation_with_translations_lists_only_its_own_pages(alpha, beta, dutch):

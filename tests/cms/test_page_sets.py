@@ -49,6 +49,17 @@ def test_three_follow_up_pages_then_the_fourth_is_refused_with_a_message(alpha):
     assert not other.get_children().first().specific.can_move_to(main)
 
 
+def test_edit_forms_of_main_and_follow_up_pages_open(alpha):
+    main = main_page_of(alpha)
+    client = admin_client(alpha)
+    html = client.get(f"/admin/pages/{main.pk}/edit/").content.decode()
+    for tab in ("Content", "Styling", "Menu", "Advanced"):
+        assert f">{tab}<" in html or f"{tab}\n" in html, tab
+    assert 'type="color"' in html and "follow-up pages (at most three)" in html
+    follow_up = main.get_children().first()
+    assert client.get(f"/admin/pages/{follow_up.pk}/edit/").status_code == 200
+
+
 def test_new_web_page_creates_another_set(alpha):
     home = alpha.root_page
     client = admin_client(alpha)

@@ -50,7 +50,9 @@ def test_no_published_set_is_a_404(alpha):
     home = alpha.root_page.specific
     home.published_set = None
     home.save()
-    assert host_client(alpha).get("/").status_code == 404
+    response = host_client(alpha).get("/")
+    assert response.status_code == 404
+    assert "has not published its web page yet" in response.content.decode()
     assert host_client(alpha).get("/en/").status_code == 404
 
 
