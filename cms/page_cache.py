@@ -17,6 +17,7 @@ so a page that needed one fails at once, not only when cached.
 """
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -40,6 +41,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 NONCE = re.compile(rb"\s*'nonce-[^']*'")
 KEY_PREFIX = "pagecache"
 RECENT_ENTRIES = 256
+CHANGES_CHANNEL = f"{KEY_PREFIX}:changes"
 
 
 # --- the Django side: which responses may be cached -------------------------------------------
@@ -92,7 +94,12 @@ def _entry_key(scheme, host, path):
 
 
 def _bump(hostname):
-    _cache().set(_generation_key(hostname), secrets.token_hex(8), timeout=None)
+    cache = _cache()
+    key = _generation_key(hostname)
+    cache.set(key, secrets.token_hex(8), timeout=None)
+    if isinstance(cache, RedisCache):
+        # Workers keep the generations they have read (AsyncRedisCache); this tells them to read again.
+        cache._cache.get_client(write=True).publish(cache.make_key(CHANGES_CHANNEL), key)
 
 
 def site_cache_clear(organization):
@@ -104,7 +111,7 @@ def site_cache_clear(organization):
     if organization is None or not getattr(organization, "subdomain", None):
         return
     hostname = organization.hostname
-    transaction.on_commit(lambda: _bump(hostname))
+    transaction.on_commit(lambda: _bump(hostname), robust=True)  # a cache failure must not fail the change
 
 
 # --- the ASGI side ------------------------------------------------------------------------------
@@ -138,6 +145,8 @@ class PageCache:
         if self._backend is None:
             self._backend = _cache()  # looked up once: `caches[...]` goes through a context-local per call
         cache = self._backend
+        if method == "generation" and not isinstance(cache, RedisCache):
+            method = "get"
         if isinstance(cache, LocMemCache):
             return getattr(cache, method)(*args)
         try:
@@ -167,7 +176,7 @@ class PageCache:
         if key is None:
             return await self.app(scope, receive, send_without_mark(send))
         entry_key, generation_key = key
-        generation = await self._cache_call("get", generation_key)
+        generation = await self._cache_call("generation", generation_key)
         if generation is not None:
             entry, deadline = self._recent.get(entry_key, (None, 0))
             if entry is None or entry["generation"] != generation or deadline < time.monotonic():
@@ -242,7 +251,13 @@ class PageCache:
 
 class AsyncRedisCache:
     """Django's RedisCache (same server, keys and serialisation, so `site_cache_clear` and this agree), asked
-    with redis-py's asyncio client: a hit costs one round trip on the event loop instead of a thread hop."""
+    with redis-py's asyncio client on the event loop, without a thread hop.
+
+    Generations are kept in the worker while it listens to the changes channel (`_bump` publishes every
+    change after writing it), so a hit costs no round trip at all. Whenever the subscription is not
+    confirmed (starting, Redis restarting) nothing is kept and every request reads the generation, and a
+    read that overlapped a change (the `changes` counter moved) is not kept either.
+    """
 
     def __init__(self, cache, loop):
         from redis.asyncio import Redis
@@ -253,8 +268,48 @@ class AsyncRedisCache:
         self.serializer = client._serializer
         options = {name: value for name, value in client._pool_options.items() if name != "parser_class"}
         self.redis = Redis.from_url(client._servers[0], **options)
+        self.generations = {}
+        self.changes = 0
+        self.listening = False
+        self.listener = loop.create_task(self._listen())
+
+    async def _listen(self):
+        channel = self.cache.make_key(CHANGES_CHANNEL)
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                async for message in pubsub.listen():
+                    if message["type"] == "subscribe":
+                        self._forget()
+                        self.listening = True
+                    elif message["type"] == "message":
+                        self.generations.pop(message["data"].decode(), None)
+                        self.changes += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - Redis went away: read generations each time until it is back
+                logger.warning("page cache: no change notifications from Redis", exc_info=True)
+            finally:
+                self.listening = False
+                self._forget()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(1)
+
+    def _forget(self):
+        self.generations.clear()
+        self.changes += 1
 
     async def call(self, method, key, *args):
+        if method == "generation":
+            if self.listening and key in self.generations:
+                return self.generations[key]
+            changes = self.changes
+            value = await self.call("get", key)
+            if value is not None and self.listening and changes == self.changes:
+                self.generations[key] = value
+            return value
         name = self.cache.make_and_validate_key(key)
         if method == "get":
             raw = await self.redis.get(name)
@@ -346,7 +401,7 @@ def _hostnames_showing(instance):
 
 def _clear_after_commit(instance):
     if _shows_on_site(instance):
-        transaction.on_commit(lambda: [_bump(hostname) for hostname in _hostnames_showing(instance)])
+        transaction.on_commit(lambda: [_bump(hostname) for hostname in _hostnames_showing(instance)], robust=True)
 
 
 def _changed(sender, instance, raw=False, **kwargs):

@@ -73,7 +73,8 @@ class Response:
         return ", ".join(self.headers.get(name.lower(), [])) or None
 
 
-def request(app, organization, path, *, method="GET", query=b"", cookies=None):
+async def call(app, organization, path, *, method="GET", query=b"", cookies=None):
+    """One request through the ASGI application `app`, in the running event loop."""
     headers = [(b"host", f"{organization.hostname}:8000".encode())]
     if cookies:
         headers.append((b"cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()))
@@ -83,26 +84,27 @@ def request(app, organization, path, *, method="GET", query=b"", cookies=None):
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }
     messages = []
+    sent_request = False
 
-    async def call():
-        sent_request = False
+    async def receive():
+        nonlocal sent_request
+        if not sent_request:
+            sent_request = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never leaves mid-request
 
-        async def receive():
-            nonlocal sent_request
-            if not sent_request:
-                sent_request = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await asyncio.Event().wait()  # the client never leaves mid-request
+    async def send(message):
+        messages.append(message)
 
-        async def send(message):
-            messages.append(message)
-
-        await app(scope, receive, send)
-
-    async_to_sync(call)()
+    await app(scope, receive, send)
     start = next(m for m in messages if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return Response(start["status"], start.get("headers", []), body)
+
+
+def request(app, organization, path, **kwargs):
+    """One request in an event loop of its own."""
+    return async_to_sync(call)(app, organization, path, **kwargs)
 
 
 def publish(django_capture_on_commit_callbacks, change):
@@ -358,3 +360,39 @@ def test_only_the_asgi_wrapper_sees_the_mark(alpha):
 
     response = host_client(alpha).get("/en/")
     assert response.status_code == 200 and MARK_HEADER not in response
+
+
+def test_a_long_running_worker_sees_changes(alpha, django_app, django_capture_on_commit_callbacks):
+    """Requests in one event loop, as in a server: with Redis the worker keeps generations it has read and is
+    told of changes over pub/sub; with the local-memory cache it reads them each time. Either way a change
+    shows on the next request."""
+    from cms.page_cache import site_cache_clear
+
+    app = PageCache(django_app)
+
+    def clear():
+        with django_capture_on_commit_callbacks(execute=True):
+            site_cache_clear(alpha)
+
+    async def scenario():
+        assert (await call(app, alpha, "/en/")).status == 200
+        redis = app._async_redis
+        for _ in range(100):  # with Redis: until the worker listens to the changes channel
+            if redis is None or redis.listening:
+                break
+            await asyncio.sleep(0.02)
+        for _ in range(2):
+            assert (await call(app, alpha, "/en/")).status == 200
+        assert django_app.calls == 1
+        if redis is not None:
+            assert _generation_key(alpha.hostname) in redis.generations  # hits asked Redis nothing
+        await sync_to_async(clear)()
+        await asyncio.sleep(0.05)  # with Redis: the change notification's trip (well under a millisecond here)
+        assert "Alpha Practice" in (await call(app, alpha, "/en/")).text
+        assert django_app.calls == 2
+        await call(app, alpha, "/en/")
+        assert django_app.calls == 2
+        if redis is not None:
+            redis.listener.cancel()
+
+    async_to_sync(scenario)()
