@@ -284,7 +284,7 @@ class MainPage(SitePage):
             errors["sections"] = section_error
         if self.custom_css:
             try:
-                validate_custom_css(organization_of_page(self))(self.custom_css)
+                validate_custom_css(organization_of_page(self) or scoped_organization())(self.custom_css)
             except ValidationError as error:
                 errors["custom_css"] = error.messages
         if errors:
@@ -360,6 +360,15 @@ def section_contrast_error(sections, background):
         if problem:
             block_errors[position] = StructBlockValidationError(block_errors={"text_colour": ValidationError(problem)})
     return StreamBlockValidationError(block_errors=block_errors) if block_errors else None
+
+
+def scoped_organization():
+    """The organisation of the request being served (a new page has no place in a tree yet)."""
+    from orgs.models import Organization
+    from orgs.scoping import current_organization_id
+
+    organization_id = current_organization_id()
+    return Organization.objects.filter(pk=organization_id).first() if organization_id else None
 
 
 def organization_of_page(page):
