@@ -18,6 +18,7 @@ from wagtail.images.models import AbstractImage, AbstractRendition, Image, Image
 from wagtail.models import Page, Site
 from wagtail.search import index
 from wagtail.url_routing import RouteResult
+from wagtail_localize.fields import SynchronizedField
 
 from orgs.scoping import OrgScopedManager, enforced_organization_id
 
@@ -254,6 +255,11 @@ class MainPage(SitePage):
         )),
     ]
     advanced_panels = [FieldPanel("custom_css")]
+    # Translations share the set's colours and CSS (wagtail-localize would offer "#1f2933" for translation).
+    override_translatable_fields = [
+        SynchronizedField(name) for name in ("background_colour", "text_colour", "accent_colour", "menu_colour",
+                                             "custom_css")
+    ]
     promote_panels = [FieldPanel("slug"), FieldPanel("seo_title"), FieldPanel("search_description")]
     edit_handler = TabbedInterface([
         ObjectList(content_panels, heading=_("Content")),

@@ -174,3 +174,39 @@ def test_explorer_of_an_organisation_with_translations_lists_only_its_own_pages(
         assert response.status_code == 200, url
         assert "Beta Clinic" not in html and "Alpha Practice" in html, url
     assert client.get(f"/admin/pages/{beta.root_page.pk}/").status_code == 404
+
+
+def test_a_page_with_every_section_translates_through_wagtail_localize(alpha, django_capture_on_commit_callbacks):
+    """Header image, widgets and colours carry over to the translation; the texts are offered for translating."""
+    from wagtail.images.tests.utils import get_test_image_file
+    from wagtail_localize.models import StringSegment
+
+    from cms.models import OrgImage
+    from orgs.scoping import organization_scope, scopes_disabled
+    from widgets.demo import demo_widgets
+
+    walk_in, booking = demo_widgets(alpha)
+    with scopes_disabled():
+        image = OrgImage.objects.create(title="Room", description="Room", collection=alpha.collection,
+                                        file=get_test_image_file("room.png", size=(1600, 500)))
+    with organization_scope(alpha):
+        main = main_page_of(alpha)
+        main.text_colour = "#222222"
+        main.sections = [
+            {"type": "header", "value": {"image": image.pk, "heading": "Welcome in", "text": "By video"}},
+            {"type": "main_text", "value": {"title": "Hours", "text": "<p>Weekdays.</p>", "text_colour": "#0b3d2e",
+                                            "image": image.pk, "image_position": "left"}},
+            {"type": "widgets", "value": {"walk_in": walk_in.pk, "booking": booking.pk, "title": "Now"}},
+            {"type": "subtext", "value": {"title": "Emergency", "text": "<p>Call 112.</p>"}},
+        ]
+        main.save_revision().publish()
+        source, _created = TranslationSource.get_or_create_from_instance(main)
+        strings = set(StringSegment.objects.filter(source=source).values_list("string__data", flat=True))
+        assert {"Welcome in", "By video", "Hours", "Weekdays.", "Now", "Emergency", "Call 112."} <= strings
+        assert not strings & {"#222222", "#0b3d2e", "default"}
+        translation = Translation.objects.create(source=source, target_locale=Locale.objects.get(language_code="nl"))
+        with django_capture_on_commit_callbacks(execute=True):  # wagtail-localize publishes after the commit
+            translation.save_target(publish=True)
+    html = host_client(alpha).get("/nl/").content.decode()
+    assert f"/widgets/walk-in/{walk_in.key}/" in html and "--site-ink: #222222" in html
+    assert "--section-ink: #0b3d2e" in html and 'alt="Room"' in html
