@@ -21,6 +21,16 @@ def screenshot(page, name):
         page.screenshot(path=str(Path(os.environ["BROWSER_SCREENSHOT_DIR"]) / name), full_page=True)
 
 
+def type_rich_text(page, name, text):
+    """Type into the Draftail editor of the field `name`, and wait until its form input holds the text
+    (Draftail saves to the input a moment after typing; a form sent before that loses the text)."""
+    field = page.locator(f"input[name='{name}']")
+    editor = field.locator("xpath=..").locator(".public-DraftEditor-content")
+    editor.click()
+    editor.press_sequentially(text)
+    expect(field).to_have_value(re.compile(re.escape(text)))
+
+
 def add_section(page, label):
     page.get_by_role("button", name="Insert a block").last.click()
     page.get_by_role("option", name=label).click()
@@ -40,13 +50,14 @@ def test_admin_builds_a_page_set_publishes_it_and_makes_it_live(page, url_for, a
     add_section(page, "Main text")
     block = page.locator("[data-contentpath='sections']")
     block.locator("input[name='sections-0-value-title']").fill("Flu shots by appointment")
-    editor = block.locator(".public-DraftEditor-content").first
-    editor.click()
-    page.keyboard.type("Book your flu shot consultation online.")
+    type_rich_text(page, "sections-0-value-text", "Book your flu shot consultation online.")
     add_section(page, "Subtext")
     block.locator("input[name='sections-1-value-title']").fill("Questions?")
-    block.locator(".public-DraftEditor-content").last.click()
-    page.keyboard.type("Call the practice.")
+    type_rich_text(page, "sections-1-value-text", "Call the practice.")
+
+    # The address (Wagtail fills it from the title as one types; set here so the test does not race that).
+    page.get_by_role("tab", name="Address and search").click()
+    page.locator("input[name='slug']").fill("autumn-clinic")
 
     # Styling: the clinic theme and colours (an unreadable one first: refused with the reason).
     page.get_by_role("tab", name="Styling").click()
@@ -60,7 +71,7 @@ def test_admin_builds_a_page_set_publishes_it_and_makes_it_live(page, url_for, a
     page.locator("input[name='text_colour']").fill("#1f2933")
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Publish").click()
-    expect(page.locator(".messages")).to_contain_text("published")
+    expect(page.locator(".messages")).to_contain_text("published", timeout=15_000)
 
     # Not live yet: the public still sees the preset web page.
     public = page.context.new_page()
