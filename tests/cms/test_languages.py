@@ -210,3 +210,16 @@ def test_a_page_with_every_section_translates_through_wagtail_localize(alpha, dj
     html = host_client(alpha).get("/nl/").content.decode()
     assert f"/widgets/walk-in/{walk_in.key}/" in html and "--site-ink: #222222" in html
     assert "--section-ink: #0b3d2e" in html and 'alt="Room"' in html
+
+
+def test_admins_of_older_organisations_get_the_translate_permission_on_migrate(alpha):
+    from django.apps import apps
+
+    from cms.apps import grant_translation_permission
+
+    alpha.admins_group.permissions.remove(*alpha.admins_group.permissions.filter(codename="submit_translation"))
+    assert not alpha.people["admin"].user.__class__.objects.get(pk=alpha.people["admin"].user.pk).has_perm(
+        "wagtail_localize.submit_translation")
+    grant_translation_permission(apps.get_app_config("cms"))
+    user = alpha.people["admin"].user.__class__.objects.get(pk=alpha.people["admin"].user.pk)
+    assert user.has_perm("wagtail_localize.submit_translation")
