@@ -129,6 +129,27 @@ def _permission(app_label, codename):
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
+def admins_permissions_grant_on_migrate(*, using, app_label, codenames=None):
+    """Give the admins of existing organisations an app's permissions (new organisations get them from
+    group_permissions_sync). For post_migrate receivers: runs only on the database that holds permissions."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.db import router
+
+    if not router.allow_migrate_model(using, Permission):
+        return  # e.g. the task queue's own database
+    # post_migrate reaches apps in INSTALLED_APPS order: the app's permissions may not exist yet.
+    create_permissions(apps.get_app_config(app_label), using=using, verbosity=0)
+    permissions = Permission.objects.using(using).filter(content_type__app_label=app_label)
+    if codenames is not None:
+        permissions = permissions.filter(codename__in=codenames)
+    permissions = list(permissions)
+    if not permissions:
+        return
+    for organization in Organization.objects.using(using).select_related("admins_group"):
+        organization.admins_group.permissions.add(*permissions)
+
+
 def group_permissions_sync(organization):
     """Give the organisation's groups their permissions (idempotent: also brings older organisations up to date)."""
     admins, dept_admins = organization.admins_group, organization.department_admins_group
