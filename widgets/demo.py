@@ -1,6 +1,5 @@
 """Demo widgets for `manage.py demo`: one walk-in and one booking widget (idempotent)."""
 
-from django.utils.translation import gettext as _
 
 from orgs.scoping import organization_scope
 
@@ -13,10 +12,7 @@ def demo_widgets(organization):
         walk_in, _created = WalkInWidget.objects.get_or_create(
             organization=organization, name="Demo walk-in",
             defaults={
-                "title": _("Walk-in consultation"),
-                "text": _("<p>See a practitioner by video now, without an appointment.</p>"),
-                "absent_text": _("<p>Nobody is available for walk-ins right now. Walk-in hours are on "
-                                 "Wednesday afternoon; or call us to make an appointment.</p>"),
+                # No title or text: the standard ones come in the visitor's language (the site is nl and en).
                 "ask_date_of_birth": IntakeChoice.REQUIRED, "ask_email": IntakeChoice.OPTIONAL,
                 "ask_phone": IntakeChoice.OPTIONAL,
             },
@@ -24,8 +20,6 @@ def demo_widgets(organization):
         booking, _created = BookingWidget.objects.get_or_create(
             organization=organization, name="Demo booking",
             defaults={
-                "title": _("Book a video consultation"),
-                "text": _("<p>Choose a time that suits you. You receive the link by email.</p>"),
                 "ask_phone": IntakeChoice.OPTIONAL, "days_ahead": 14,
             },
         )

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import PreviewableMixin
 
@@ -55,9 +56,14 @@ class Widget(PreviewableMixin, models.Model):
     )
 
     # --- texts and colours (step 2) ---
-    title = models.CharField(_("title"), max_length=120, blank=True)
+    title = models.CharField(
+        _("title"), max_length=120, blank=True,
+        help_text=_("Leave empty for a standard title in the visitor's language (for a site in several languages)."),
+    )
     text = models.TextField(
-        _("text"), blank=True, help_text=_("Shown under the title. Simple formatting (bold, links, lists) is kept."),
+        _("text"), blank=True,
+        help_text=_("Shown under the title. Simple formatting (bold, links, lists) is kept. Leave empty for a "
+                    "standard text in the visitor's language."),
     )
     title_colour = colour_field(_("title colour"), "#1e3a8a")
     text_colour = colour_field(_("text colour"), "#1f2937")
@@ -152,6 +158,13 @@ class Widget(PreviewableMixin, models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def display_title(self):
+        return self.title or self.default_title
+
+    def display_text(self):
+        """The admin's text (HTML, cleaned when shown), or the standard one in the visitor's language."""
+        return self.text or format_html("<p>{}</p>", self.default_text)
+
     def get_absolute_url(self):
         return reverse(self.url_name, kwargs={"key": self.key})
 
@@ -192,6 +205,8 @@ class WalkInWidget(Widget):
     )
 
     url_name = "widgets:walk_in"
+    default_title = _("Walk-in consultation")
+    default_text = _("See a practitioner by video now, without an appointment.")
 
     class Meta(Widget.Meta):
         verbose_name = _("walk-in widget")
@@ -205,6 +220,8 @@ class BookingWidget(Widget):
     )
 
     url_name = "widgets:booking"
+    default_title = _("Book a video consultation")
+    default_text = _("Choose a time that suits you. You receive the link by email.")
 
     class Meta(Widget.Meta):
         verbose_name = _("booking widget")

@@ -6,9 +6,11 @@ signed form token and a per-address throttle instead, see tokens.py), nothing ca
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -32,7 +34,18 @@ def _widget(request, model, key):
     widget = selectors.widget_by_key(model, key)
     if widget is None:
         raise Http404
+    _use_page_language(request)
     return widget
+
+
+def _use_page_language(request):
+    """`?lang=nl`: the embedding page says its language (the organisation's own pages always do). A framed
+    widget has no cookie to remember a choice, and the visitor's browser language may differ from the page's."""
+    language = request.GET.get("lang", "")
+    request.widget_language = language if language in dict(settings.LANGUAGES) else ""
+    if request.widget_language:
+        translation.activate(request.widget_language)
+        request.LANGUAGE_CODE = request.widget_language
 
 
 def _is_top_level(request):
@@ -47,8 +60,13 @@ def _on_this_host(request, url):
 
 
 def _base_context(widget, request, preview=False):
+    language = getattr(request, "widget_language", "")
     return {"widget": widget, "organization": widget.organization, "preview": preview,
-            "zone": zone_of(widget.organization)}
+            "zone": zone_of(widget.organization),
+            # the widget's own links and forms keep the page's language
+            "widget_url": widget.get_absolute_url() + (f"?lang={language}" if language else ""),
+            "lang_param": f"&lang={language}" if language else "",
+            "widget_language": language}
 
 
 def _refusal(request, widget, message, status):

@@ -22,12 +22,14 @@ def test_demo_site_in_dutch_and_english_with_widgets(django_assert_max_num_queri
     dutch = client.get("/nl/").content.decode()
     assert "Uw huisarts, ook via video" in dutch and 'class="theme-clinic"' in dutch
     assert "/widgets/walk-in/" in dutch and "/widgets/booking/" in dutch
+    assert dutch.count('/?lang=nl" data-openconsult-widget') == 2  # the widgets speak the page's language
     assert 'href="/nl/spreekuren/"' in dutch and 'href="/nl/praktisch/"' in dutch
     assert 'hreflang="en" lang="en">English</a>' in dutch
     assert 'alt="Illustratie van een videogesprek met een arts op een scherm"' in dutch
 
     english = client.get("/en/").content.decode()
     assert "Your GP, by video too" in english and "/widgets/walk-in/" in english
+    assert english.count('/?lang=en" data-openconsult-widget') == 2
     assert client.get("/en/opening-hours/").status_code == 200 and client.get("/en/practical/").status_code == 200
 
     assert MainPage.objects.filter(slug__in=["huisartsenpraktijk", "gp-practice"]).count() == 2

@@ -272,3 +272,38 @@ def test_keys_are_random_and_unique(alpha):
     assert a.key != b.key and len(a.key) >= 22
     with scopes_disabled():
         assert selectors.widget_by_key(type(a), a.key) == a
+
+
+# --- language -----------------------------------------------------------------------------------
+
+def test_the_embedding_page_chooses_the_language_and_the_widget_keeps_it(alpha):
+    """A framed widget has no cookie to remember a language: `?lang=` from the page carries it through its links,
+    its form and its polling, and standard texts follow it when the admin left them empty."""
+    widget, _gp, client, _page = open_walk_in(alpha, make_walk_in(alpha, title="", text=""))
+    english = client.get(widget.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'lang="en"' in english and "Walk-in consultation" in english
+    page = client.get(widget.get_absolute_url() + "?lang=nl", HTTP_ACCEPT_LANGUAGE="en")
+    body = page.content.decode()
+    assert 'lang="nl"' in body and "Inloopconsult" in body
+    assert f'action="{widget.get_absolute_url()}?lang=nl"' in body
+    assert "?lang=nl" in re.search(r'data-poll="([^"]+)"', body).group(1)
+    refused = client.post(widget.get_absolute_url() + "?lang=nl", {"token": token_in(page), "given_name": ""},
+                          HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 400
+    assert 'lang="nl"' in refused.content.decode() and "Naar de wachtkamer" in refused.content.decode()
+    ignored = client.get(widget.get_absolute_url() + "?lang=xx", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'lang="en"' in ignored
+
+
+def test_booking_slot_links_keep_the_language(alpha):
+    widget = make_booking(alpha)
+    with scopes_disabled():
+        gp = alpha.people["gp"]
+        Availability.objects.create(
+            organization=alpha, practitioner=gp, kind=AvailabilityKind.BOOKING,
+            date=timezone.localdate() + timedelta(days=1), start_time=time(9, 0), end_time=time(10, 0),
+            consult_minutes=20,
+        )
+    body = host_client(alpha).get(widget.get_absolute_url() + "?lang=de").content.decode()
+    links = re.findall(r'href="(\?slot=[^"]+)"', body)
+    assert links and all(link.endswith("&amp;lang=de") for link in links)

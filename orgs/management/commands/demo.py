@@ -77,6 +77,8 @@ class Command(BaseCommand):
             "  Try a video consult: sign in to the portal as eva@demo.test and open the Waiting room; then open",
             f"  this patient link in another browser (or a private window): {consult_now_link(demo, 'eva@demo.test')}",
             "  and call the patient in. Each run of `make run` makes a fresh appointment when the last one closed.",
+            "  Or walk in from the web site's walk-in widget: Eva's walk-in switch is on (she turns it off in the",
+            "  consultation room); the booking widget next to it books a free slot and emails the link.",
             f"  Emails are written to {settings.EMAIL_FILE_PATH}/" if hasattr(settings, "EMAIL_FILE_PATH") else "",
             "",
         ]
@@ -120,4 +122,7 @@ class Command(BaseCommand):
         consult_demo(organization)
         widgets = demo_widgets(organization)
         if spec["subdomain"] == "demo":
+            # Eva's walk-in switch is on, so the site's walk-in widget has someone to offer at any hour.
+            Membership.objects.with_scopes_disabled().filter(
+                organization=organization, user__email="eva@demo.test").update(walk_in_open=True)
             demo_site(organization, widgets=widgets)  # a practice site in Dutch and English with both widgets

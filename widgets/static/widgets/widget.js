@@ -25,7 +25,7 @@
   function refresh() {
     if (document.hidden) return;
     var checked = list.querySelector("input[name=practitioner]:checked");
-    var url = list.dataset.poll + "?chosen=" + encodeURIComponent(checked ? checked.value : "");
+    var url = list.dataset.poll + (list.dataset.poll.indexOf("?") < 0 ? "?" : "&") + "chosen=" + encodeURIComponent(checked ? checked.value : "");
     fetch(url, { credentials: "omit", cache: "no-store", headers: { Accept: "text/html" } })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
