@@ -16,5 +16,7 @@ class CmsConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
+        from .page_cache import connect_signals
 
+        connect_signals()  # site changes clear the organisation's cached pages
         post_migrate.connect(grant_translation_permission, sender=self)
