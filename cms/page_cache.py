@@ -249,6 +249,9 @@ class PageCache:
         return recording_send
 
 
+LISTEN_POLL_SECONDS = 1.0
+
+
 class AsyncRedisCache:
     """Django's RedisCache (same server, keys and serialisation, so `site_cache_clear` and this agree), asked
     with redis-py's asyncio client on the event loop, without a thread hop.
@@ -275,11 +278,17 @@ class AsyncRedisCache:
 
     async def _listen(self):
         channel = self.cache.make_key(CHANGES_CHANNEL)
+        task = asyncio.current_task()
         while True:
             pubsub = self.redis.pubsub()
             try:
                 await pubsub.subscribe(channel)
-                async for message in pubsub.listen():
+                # Short waits instead of `pubsub.listen()`: redis-py's blocking read can swallow the task's
+                # cancellation and wait on, which kept an event loop from ever closing (server shutdown).
+                while not task.cancelling():
+                    message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                    if message is None:
+                        continue
                     if message["type"] == "subscribe":
                         self._forget()
                         self.listening = True
@@ -293,8 +302,12 @@ class AsyncRedisCache:
             finally:
                 self.listening = False
                 self._forget()
+                # Bounded: when the loop shuts down this runs inside a cancellation, and an unanswered close
+                # would keep the loop from ever finishing.
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await asyncio.wait_for(pubsub.aclose(), timeout=1)
+            if task.cancelling():
+                raise asyncio.CancelledError
             await asyncio.sleep(1)
 
     def _forget(self):
