@@ -47,7 +47,7 @@ class MakeLiveView(WagtailAdminTemplateMixin, View):
             for message in error.messages:
                 messages.error(request, message)
         else:
-            messages.success(request, _("\u201c%(title)s\u201d is now the web page visitors see.") % {
+            messages.success(request, _("“%(title)s” is now the web page visitors see.") % {
                 "title": self.main_page.title})
         return redirect(self.explorer_url())
 

@@ -25,7 +25,7 @@ def web_page_admin_urls():
 
 def follow_up_limit_reached(request, main_page):
     messages.error(request, _(
-        "A web page has at most %(max)d follow-up pages, and \u201c%(title)s\u201d has them already. "
+        "A web page has at most %(max)d follow-up pages, and “%(title)s” has them already. "
         "Delete or change one of them, or make a new web page."
     ) % {"max": MAX_FOLLOW_UP_PAGES, "title": main_page.title})
     return redirect("wagtailadmin_explore", main_page.pk)
