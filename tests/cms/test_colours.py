@@ -89,7 +89,8 @@ def test_page_colours_and_custom_css_reach_the_page(alpha):
     assert "--site-bg: #fffaf0; --site-ink: #222222; --site-accent: #0b5fff; --site-menu: #333333;" in html
     assert ".section-subtext" in html and "border-radius: 0" in html
 
-    # A value that reached the database around the validators is not written into the <style> element.
-    type(main).objects.filter(pk=main.pk).update(background_colour="red;}</style><script>alert(1)</script>")
+    # A value that reached the database around the validators is not written into the <style> element (the
+    # column holds seven characters: PostgreSQL refuses more, SQLite does not).
+    type(main).objects.filter(pk=main.pk).update(background_colour="zq;}<qz")
     html = host_client(alpha).get("/en/").content.decode()
-    assert "alert(1)" not in html and "--site-bg: #ffffff;" in html
+    assert "zq;}" not in html and "<qz" not in html and "--site-bg: #ffffff;" in html
