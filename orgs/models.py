@@ -185,6 +185,21 @@ class Organization(models.Model):
         help_text=_("Clients can install the patient portal on their phone and sign in with a PIN or QR code."),
     )
 
+    # --- patient portal (F-PORTAL) ---
+    portal_pin_minutes = models.PositiveIntegerField(
+        _("portal PIN valid for (minutes)"), default=10, validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("How long the 6-digit PIN emailed to a client stays valid; at most 30 minutes."),
+    )
+    access_code_days = models.PositiveIntegerField(
+        _("QR codes valid for (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("A QR code for the client app stops working after this many days, or when you revoke it."),
+    )
+    patient_session_minutes = models.PositiveIntegerField(
+        _("patient portal signs out after (minutes idle)"), default=20,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+        help_text=_("A client who does nothing in the portal for this long must sign in again."),
+    )
+
     # --- waiting room ---
     doorbell_sound = models.BooleanField(
         _("doorbell sound"), default=True, help_text=_("Plays when someone enters a waiting room you are watching."),

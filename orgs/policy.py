@@ -226,3 +226,39 @@ def can_manage_announcements(member, department=None):
 
 def can_manage_email_texts(member):
     return can_manage_organization(member)
+
+
+# --- questionnaires (F-FORM-2, F-FORM-6) --------------------------------------------------------
+
+def visible_questionnaires(member, queryset):
+    """Questionnaires `member` may send: those of their departments and those for every department."""
+    queryset = queryset.filter(organization_id=member.organization_id)
+    if sees_whole_organization(member):
+        return queryset
+    return queryset.filter(Q(departments__isnull=True) | Q(departments__in=member_department_ids(member))).distinct()
+
+
+def can_send_questionnaire(member, questionnaire):
+    if member is None or not member.is_active or questionnaire.organization_id != member.organization_id:
+        return False
+    if sees_whole_organization(member):
+        return True
+    departments = set(questionnaire.departments.values_list("pk", flat=True))
+    return not departments or bool(departments & member_department_ids(member))
+
+
+def visible_answers(member, queryset):
+    """Questionnaire answers are part of the patient record: visible with the client or the appointment."""
+    by_client = record_visibility_q(member, department_field="client__department",
+                                    practitioner_field="client__practitioners")
+    by_appointment = record_visibility_q(member, department_field="appointment__department",
+                                         practitioner_field="appointment__practitioner__user")
+    return queryset.filter(by_client | by_appointment).distinct()
+
+
+def can_view_answers(member, response):
+    if member is None or response.organization_id != member.organization_id:
+        return False
+    if can_view_client(member, response.client):
+        return True
+    return response.appointment_id is not None and can_view_appointment(member, response.appointment)

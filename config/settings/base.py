@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "formbuilder",
     "widgets",
     # Wagtail
+    "django_countries",
     "wagtail_localize",
     "wagtail_localize.locales",  # Wagtail's locale admin, with wagtail-localize's tree synchronisation
     "wagtail.contrib.forms",
@@ -317,3 +318,11 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Wagtail 8 runs its index updates as django-tasks; they index every organisation's content.
 TASKS = {"default": {"BACKEND": "orgs.task_backends.UnscopedImmediateBackend"}}
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no calls to a third party from the admin
+
+# Questionnaire answers and uploads are sealed with AES-256-GCM (F-FORM-5). Keys, newest first, as
+# "<key id>:<32 bytes, base64>" separated by commas; `manage.py rotate_questionnaire_keys` moves every
+# stored answer to the first key, after which older keys can be dropped. `manage.py
+# rotate_questionnaire_keys --new-key` prints a fresh key to put in front.
+QUESTIONNAIRE_KEYS = env("QUESTIONNAIRE_KEYS", default="")
+# Uploaded images in questionnaires: what the patient may send.
+QUESTIONNAIRE_UPLOAD_MAX_BYTES = env.int("QUESTIONNAIRE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)

@@ -340,6 +340,7 @@ settings_panels = TabbedInterface(
                 FieldPanel("consult_link_opens_minutes"), FieldPanel("consult_link_closes_minutes"),
                 FieldPanel("force_start"), FieldPanel("do_not_send_emails"), FieldPanel("notify_bounces"),
                 FieldPanel("show_remaining_slots"), FieldPanel("sms_enabled"), FieldPanel("client_app_enabled"),
+                FieldPanel("portal_pin_minutes"), FieldPanel("access_code_days"), FieldPanel("patient_session_minutes"),
             ],
             heading=gettext_lazy("Appointments and messages"),
         ),

@@ -1,0 +1,204 @@
+"""Writes for questionnaires and answers. Every function validates before it writes, in one transaction.
+
+Answers are a JSON object {question name: value} sealed as a whole (formbuilder/crypto.py); images are
+sealed files referenced from it. Nothing here writes clear text to the database or the disk.
+"""
+
+import datetime
+import decimal
+import json
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orgs import policy
+
+from . import crypto
+from .forms import answer_fields
+from .models import Questionnaire, QuestionnaireResponse, ResponseStatus, ResponseUpload
+
+# --- sending questionnaires ------------------------------------------------------------------
+
+def version_for_language(questionnaire, language):
+    """The version of `questionnaire` in `language` when its translation group has one, else itself."""
+    if questionnaire.language == language:
+        return questionnaire
+    sibling = (
+        Questionnaire.objects.with_scopes_disabled()
+        .filter(organization_id=questionnaire.organization_id, translation_key=questionnaire.translation_key,
+                language=language)
+        .first()
+    )
+    return sibling or questionnaire
+
+
+def responses_create(*, member, client, questionnaires, appointment=None):
+    """Give `client` a copy of each questionnaire (in their language where there is one), status "new".
+
+    Callers check who may send (see `questionnaires_send`); this only writes. Returns the responses.
+    """
+    organization = client.organization
+    responses = []
+    for questionnaire in questionnaires:
+        if questionnaire.organization_id != organization.pk:
+            raise ValidationError({"questionnaires": _("Choose questionnaires of your own organisation.")})
+        version = version_for_language(questionnaire, client.language)
+        responses.append(QuestionnaireResponse.objects.with_scopes_disabled().create(
+            organization=organization, questionnaire=version, title=version.title, intro=version.intro,
+            language=version.language or client.language, questions=version.snapshot(), client=client,
+            appointment=appointment,
+            sent_by=member.user if member is not None and member.user_id else None,
+        ))
+    return responses
+
+
+def questionnaires_send(*, member, client, questionnaires, appointment=None, request=None):
+    """Staff send questionnaires from a client record or appointment (F-FORM-3)."""
+    if not policy.can_view_client(member, client):
+        raise PermissionDenied
+    if appointment is not None and (appointment.client_id != client.pk
+                                    or not policy.can_view_appointment(member, appointment)):
+        raise PermissionDenied
+    for questionnaire in questionnaires:
+        if not policy.can_send_questionnaire(member, questionnaire):
+            raise ValidationError({"questionnaires": _("You cannot send “%(title)s”.") % {
+                "title": questionnaire.title}})
+    if not questionnaires:
+        raise ValidationError({"questionnaires": _("Choose at least one questionnaire.")})
+    with transaction.atomic():
+        responses = responses_create(member=member, client=client, questionnaires=questionnaires,
+                                     appointment=appointment)
+        from orgs.services import audit_record
+
+        for response in responses:
+            audit_record(organization=client.organization, actor=member.user, action="questionnaire.send",
+                         target=response, request=request)
+    return responses
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+def _json_value(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return value
+
+
+def answers_open(response):
+    """The answers as a dict (empty when none yet). Callers that show them to staff audit the read."""
+    if response.answers is None:
+        return {}
+    return json.loads(crypto.unseal(response.answers, context=response.seal_context))
+
+
+def _seal_answers(response, answers):
+    response.answers = crypto.seal(json.dumps(answers, ensure_ascii=False).encode(), context=response.seal_context)
+    response.key_id = crypto.newest_key_id()
+
+
+def _store_upload(response, name, upload):
+    record = ResponseUpload(organization_id=response.organization_id, response=response, field_name=name,
+                            content_type=upload.image_content_type, size=upload.size,
+                            key_id=crypto.newest_key_id())
+    upload.seek(0)
+    sealed = crypto.seal(upload.read(), context=record.seal_context)
+    record.file.save("upload.bin", ContentFile(sealed), save=False)
+    record.save()
+    return record
+
+
+def upload_open(upload):
+    with upload.file.open("rb") as handle:
+        return crypto.unseal(handle.read(), context=upload.seal_context)
+
+
+def missing_required(response, answers):
+    return [q for q in answer_fields(response.questions)
+            if q["required"] and answers.get(q["clean_name"]) in (None, "", [], False)]
+
+
+def response_save(*, response_id, organization, cleaned_data, questions, finish=False):
+    """Save the answers of one step (`questions`, cleaned by their form) and, with `finish`, send it in.
+
+    The row is locked while its answers are opened, merged and sealed again, so two tabs (or a key
+    rotation running meanwhile) never lose each other's writes. A finished questionnaire is read only.
+    Raises ValidationError with nothing written.
+    """
+    step_names = {q["clean_name"] for q in answer_fields(questions)}
+    uploads_replaced = []
+    with transaction.atomic():
+        response = (QuestionnaireResponse.objects.with_scopes_disabled().select_for_update()
+                    .get(pk=response_id, organization=organization))
+        if response.status == ResponseStatus.FINISHED:
+            raise ValidationError(_("You already sent this questionnaire; it can no longer be changed."))
+        known = {q["clean_name"] for q in answer_fields(response.questions)}
+        if not step_names <= known:
+            raise ValidationError(_("These questions are not part of this questionnaire."))
+        answers = answers_open(response)
+        for name in step_names:
+            if name not in cleaned_data:
+                continue
+            value = cleaned_data[name]
+            if getattr(value, "image_content_type", None):
+                old = answers.get(name)
+                record = _store_upload(response, name, value)
+                if isinstance(old, dict) and old.get("upload"):
+                    uploads_replaced.append(old["upload"])
+                answers[name] = {"upload": str(record.uuid), "name": value.name[:200],
+                                 "content_type": record.content_type}
+            elif value is None and isinstance(answers.get(name), dict):
+                continue  # an empty file input keeps the picture sent earlier
+            else:
+                answers[name] = _json_value(value)
+        now = timezone.now()
+        if finish:
+            missing = missing_required(response, answers)
+            if missing:
+                raise ValidationError(
+                    _("Some required questions have no answer yet: %(questions)s.")
+                    % {"questions": "; ".join(q["label"] for q in missing)}
+                )
+            response.status = ResponseStatus.FINISHED
+            response.finished_at = now
+        elif response.status == ResponseStatus.NEW:
+            response.status = ResponseStatus.STARTED
+        response.started_at = response.started_at or now
+        _seal_answers(response, answers)
+        response.save(update_fields=["answers", "key_id", "status", "started_at", "finished_at", "updated_at"])
+        if uploads_replaced:
+            stale = list(ResponseUpload.objects.with_scopes_disabled().filter(
+                response=response, uuid__in=uploads_replaced))
+            for upload in stale:
+                transaction.on_commit(lambda name=upload.file.name, storage=upload.file.storage: storage.delete(name))
+                upload.delete()
+    return response
+
+
+# --- key rotation -----------------------------------------------------------------------------
+
+def response_reseal(response_id):
+    """Seal one response's answers (and its uploads) under the newest key. True when something changed."""
+    newest = crypto.newest_key_id()
+    changed = False
+    with transaction.atomic():
+        response = QuestionnaireResponse.objects.with_scopes_disabled().select_for_update().get(pk=response_id)
+        if response.answers is not None and response.key_id != newest:
+            _seal_answers(response, answers_open(response))
+            response.save(update_fields=["answers", "key_id"])
+            changed = True
+        for upload in ResponseUpload.objects.with_scopes_disabled().filter(response=response).exclude(key_id=newest):
+            data = upload_open(upload)
+            old_name = upload.file.name
+            upload.file.save("upload.bin", ContentFile(crypto.seal(data, context=upload.seal_context)), save=False)
+            upload.key_id = newest
+            upload.save(update_fields=["file", "key_id"])
+            transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
+            changed = True
+    return changed
