@@ -20,6 +20,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/", include("allauth.urls")),
     path("portal/", include("portal.urls")),
+    path("patient/", include("portal.patient_urls")),
     path("c/", include("consult.urls")),
     path("widgets/", include("widgets.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

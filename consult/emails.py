@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from orgs.models import Membership, Role
+from portal.patient_links import portal_link
 
 from . import links
 from .models import DeliveryStatus, EmailDelivery, EmailKind, EmailSet, EmailTemplate
@@ -71,7 +72,7 @@ def placeholder_values(appointment, participant, language):
         "appointment_welcome_from": welcome_from,
         "organisation_name": organization.name,
         "consult_deeplink": links.link_url(organization, token) if token else "",
-        "portal_deeplink": f"{organization.base_url}/portal/",
+        "portal_deeplink": portal_link(person) if person else "",
         "personal_message": appointment.personal_message,
     }
 

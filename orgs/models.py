@@ -476,6 +476,18 @@ AUDIT_ACTIONS = {
     "participantgroup.create": _("Participant group added"),
     "participantgroup.update": _("Participant group changed"),
     "participantgroup.delete": _("Participant group deleted"),
+    "questionnaire.create": _("Questionnaire added"),
+    "questionnaire.update": _("Questionnaire changed"),
+    "questionnaire.delete": _("Questionnaire deleted"),
+    "questionnaire.copy": _("Questionnaire duplicated"),
+    "questionnaire.send": _("Questionnaire sent to a client"),
+    "answers.view": _("Questionnaire answers viewed"),
+    "answers.pdf": _("Questionnaire answers downloaded as PDF"),
+    "answers.text": _("Questionnaire answers downloaded as text"),
+    "answers.image": _("Picture from a questionnaire viewed"),
+    "portal.pin_sent": _("Portal PIN sent to a client"),
+    "portal.qr_created": _("QR code made for a client"),
+    "portal.qr_revoked": _("QR code revoked"),
     "walkinwidget.create": _("Walk-in widget added"),
     "walkinwidget.update": _("Walk-in widget changed"),
     "walkinwidget.delete": _("Walk-in widget deleted"),
@@ -512,6 +524,9 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     target_label = models.CharField(_("object"), max_length=200, blank=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
+    # Reads of patient data (F-FORM-7): whose record it was, and in what capacity the reader acted.
+    subject_label = models.CharField(_("whose data"), max_length=200, blank=True)
+    acting_for = models.CharField(_("acting for"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
     objects = OrgScopedManager(manager_class=models.Manager.from_queryset(AuditEventQuerySet))

@@ -51,8 +51,12 @@ class PlanLimitError(ValidationError):
 
 # --- audit ------------------------------------------------------------------------------------
 
-def audit_record(*, organization, actor, action, target=None, changes=None, request=None):
-    """Append one row to the organisation's audit log. The only way audit rows are written."""
+def audit_record(*, organization, actor, action, target=None, changes=None, request=None, subject="",
+                 acting_for=""):
+    """Append one row to the organisation's audit log. The only way audit rows are written.
+
+    `subject` names whose patient data was read; `acting_for` the capacity the reader acted in.
+    """
     ip = None
     if request is not None:
         ip = request.META.get("REMOTE_ADDR")
@@ -72,6 +76,8 @@ def audit_record(*, organization, actor, action, target=None, changes=None, requ
         target_id=str(target.pk) if target is not None and target.pk is not None else "",
         target_label=str(target)[:200] if target is not None else "",
         changes=changes or {},
+        subject_label=str(subject)[:200],
+        acting_for=str(acting_for)[:200],
         ip_address=ip,
     )
 
