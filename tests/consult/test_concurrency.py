@@ -5,14 +5,12 @@ the database's own guarantees are what is tested. Runs on SQLite (the default te
 and on PostgreSQL (DATABASE_URL=postgres://...).
 """
 
-import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 
 from consult import services
@@ -21,6 +19,7 @@ from consult.selectors import bookable_slots
 from consult.services import SlotTakenError
 from orgs.models import AuditEvent, Membership
 from orgs.scoping import scopes_disabled
+from tests.concurrency import race
 from tests.conftest import make_org
 
 THREADS = 20
@@ -43,36 +42,26 @@ def test_twenty_concurrent_bookings_of_one_slot_let_exactly_one_in():
     assert starts_at in {slot.starts_at for slot in slots}
     mail.outbox.clear()
 
-    barrier = threading.Barrier(THREADS, timeout=60)
-    results = [None] * THREADS
+    def load(index):
+        # Each thread has its own connection and its own objects, as separate requests would.
+        with scopes_disabled():
+            booker_pk = (admin if index % 2 else gp).pk
+            member = Membership.objects.select_related("organization", "user").get(pk=booker_pk)
+            practitioner = Membership.objects.select_related("organization", "user").get(pk=gp.pk)
+            return member, practitioner, Client.objects.get(pk=client.pk)
 
-    def book(index):
+    def book(index, loaded):
+        member, practitioner, own_client = loaded
         try:
-            # Each thread has its own connection and its own objects, as separate requests would.
-            with scopes_disabled():
-                booker_pk = (admin if index % 2 else gp).pk
-                member = Membership.objects.select_related("organization", "user").get(pk=booker_pk)
-                practitioner = Membership.objects.select_related("organization", "user").get(pk=gp.pk)
-                own_client = Client.objects.get(pk=client.pk)
-            barrier.wait()
             services.appointment_create(member=member, client=own_client, practitioner=practitioner,
                                         starts_at=starts_at)
-            results[index] = "booked"
         except SlotTakenError:
-            results[index] = "taken"
+            return "taken"
         except ValidationError as error:
-            results[index] = ("refused", error)
-        except BaseException as error:  # noqa: BLE001 - reported by the assertions below
-            results[index] = error
-        finally:
-            connection.close()
+            return ("refused", error)
+        return "booked"
 
-    threads = [threading.Thread(target=book, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    results = race(THREADS, book, prepare=load)
 
     unexpected = [r for r in results if r not in ("booked", "taken") and not isinstance(r, tuple)]
     assert unexpected == [], unexpected

@@ -5,17 +5,16 @@ tests/consult/test_concurrency.py; each visitor from another address so the thro
 """
 
 import re
-import threading
 from datetime import datetime, time, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from consult.models import Appointment, AppointmentParticipant, Availability, AvailabilityKind, Client
 from consult.selectors import zone_of
 from orgs.scoping import scopes_disabled
+from tests.concurrency import race
 from tests.conftest import host_client, make_org
 from tests.widgets.conftest import make_booking
 
@@ -39,35 +38,19 @@ def test_twenty_concurrent_submissions_of_one_slot_book_it_once_and_write_nothin
     token = re.search(r'name="token" value="([^"]+)"', details).group(1)
     mail.outbox.clear()
 
-    barrier = threading.Barrier(THREADS, timeout=60)
-    results = [None] * THREADS
+    def submit(index, _):
+        response = host_client(alpha).post(url, {
+            "token": token, "slot": slot, "given_name": f"Visitor{index}", "last_name": f"Number{index}",
+            "date_of_birth": "1990-01-01", "email": f"visitor{index}@example.com",
+        }, REMOTE_ADDR=f"198.51.100.{index + 1}")
+        body = response.content.decode()
+        if response.status_code == 200 and "Your appointment is booked" in body:
+            return "booked"
+        if response.status_code == 409 and "This time was just booked; pick another." in body:
+            return "taken"
+        return (response.status_code, body[:500])
 
-    def submit(index):
-        try:
-            client = host_client(alpha)
-            barrier.wait()
-            response = client.post(url, {
-                "token": token, "slot": slot, "given_name": f"Visitor{index}", "last_name": f"Number{index}",
-                "date_of_birth": "1990-01-01", "email": f"visitor{index}@example.com",
-            }, REMOTE_ADDR=f"198.51.100.{index + 1}")
-            body = response.content.decode()
-            if response.status_code == 200 and "Your appointment is booked" in body:
-                results[index] = "booked"
-            elif response.status_code == 409 and "This time was just booked; pick another." in body:
-                results[index] = "taken"
-            else:
-                results[index] = (response.status_code, body[:500])
-        except BaseException as error:  # noqa: BLE001 - reported by the assertions below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a submitting thread hung"
+    results = race(THREADS, submit)
 
     unexpected = [r for r in results if r not in ("booked", "taken")]
     assert unexpected == [], unexpected
