@@ -5,6 +5,7 @@ from .base import env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
+QUESTIONNAIRE_KEYS = env("QUESTIONNAIRE_KEYS")  # no answers can be stored (or read) without them
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
