@@ -202,3 +202,135 @@ def response_reseal(response_id):
             transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
             changed = True
     return changed
+
+
+# --- editing questionnaires -------------------------------------------------------------------
+# The organisation admin's editor (F-FORM-1). The views hand over a Questionnaire whose questions the
+# editor's form has set in memory (modelcluster); these functions validate it all, then write and audit.
+
+def _choice_list(choices):
+    separator = "\n" if "\n" in (choices or "") else ","
+    return [choice.strip() for choice in (choices or "").split(separator) if choice.strip()]
+
+
+def questions_validate(questions):
+    """Refuse a set of questions a client could not answer sensibly. `questions`: objects with label,
+    field_type, choices and (for saved ones) clean_name. Raises ValidationError listing every problem."""
+    from wagtail.contrib.forms.utils import get_field_clean_name
+
+    from .models import CHOICE_TYPES, DISPLAY_ONLY_TYPES
+
+    errors = []
+    if not any(question.field_type not in DISPLAY_ONLY_TYPES for question in questions):
+        errors.append(_("Add at least one question that takes an answer: titles and paragraphs only show text."))
+    seen = {}
+    for question in questions:
+        label = (question.label or "").strip()
+        name = getattr(question, "clean_name", "") or get_field_clean_name(label)
+        if not name:
+            errors.append(_("“%(label)s” needs at least one letter or digit in its label.") % {"label": label})
+            continue
+        if question.field_type in CHOICE_TYPES and not _choice_list(question.choices):
+            errors.append(_("“%(label)s” needs choices: one per line.") % {"label": label})
+        if name in seen:
+            if seen[name] == label:
+                errors.append(_("Two questions are labelled “%(label)s”. Give each question its own label.")
+                              % {"label": label})
+            else:
+                errors.append(_("“%(label)s” and “%(other)s” would be stored under the same name. Give one of "
+                                "them a different label.") % {"label": label, "other": seen[name]})
+        else:
+            seen[name] = label
+    if errors:
+        raise ValidationError(errors)
+
+
+def _questionnaire_validate(questionnaire, departments):
+    questions = list(questionnaire.fields.all())
+    questionnaire.full_clean(exclude=["organization", "departments"])
+    for question in questions:
+        question.full_clean(exclude=["questionnaire", "sort_order", "clean_name"])
+    questions_validate(questions)
+    if departments is not None and any(d.organization_id != questionnaire.organization_id for d in departments):
+        raise ValidationError({"departments": _("Choose departments of your own organisation.")})
+
+
+def _departments_set(questionnaire, departments):
+    # Through the link table: no query on the (scoped) departments, so it also works outside a request.
+    links = Questionnaire.departments.through
+    links.objects.filter(questionnaire=questionnaire).delete()
+    links.objects.bulk_create([links(questionnaire=questionnaire, department_id=getattr(d, "pk", d))
+                               for d in departments])
+
+
+def questionnaire_create(*, organization, actor, questionnaire, departments=(), request=None):
+    """Save a new questionnaire (with the questions set on it in memory) for `organization`."""
+    from orgs.services import audit_record
+
+    questionnaire.organization = organization
+    departments = list(departments)
+    _questionnaire_validate(questionnaire, departments)
+    with transaction.atomic():
+        questionnaire.save()  # a ClusterableModel saves its questions with it
+        _departments_set(questionnaire, departments)
+        audit_record(organization=organization, actor=actor, action="questionnaire.create", target=questionnaire,
+                     changes={"title": [None, questionnaire.title]}, request=request)
+    return questionnaire
+
+
+def questionnaire_update(*, organization, actor, questionnaire, departments=None, changes=None, request=None):
+    """Save an edited questionnaire. Answers already given keep the questions they were sent with."""
+    from orgs.services import audit_record
+
+    if questionnaire.pk is None or questionnaire.organization_id != organization.pk:
+        raise PermissionDenied
+    if departments is not None:
+        departments = list(departments)
+    _questionnaire_validate(questionnaire, departments)
+    with transaction.atomic():
+        questionnaire.save()
+        if departments is not None:
+            _departments_set(questionnaire, departments)
+        audit_record(organization=organization, actor=actor, action="questionnaire.update", target=questionnaire,
+                     changes=changes, request=request)
+    return questionnaire
+
+
+def questionnaire_delete(*, organization, actor, questionnaire, request=None):
+    """Delete a questionnaire and its questions. Answers stay: each keeps its own copy of the questions."""
+    from orgs.services import audit_record
+
+    if questionnaire.organization_id != organization.pk:
+        raise PermissionDenied
+    with transaction.atomic():
+        audit_record(organization=organization, actor=actor, action="questionnaire.delete", target=questionnaire,
+                     request=request)
+        questionnaire.delete()
+
+
+def questionnaire_duplicate(*, organization, actor, questionnaire, request=None):
+    """A full copy with all its questions, titled "… (copy)", in a translation group of its own."""
+    from orgs.services import audit_record
+
+    from .models import QuestionnaireField
+
+    if questionnaire.organization_id != organization.pk:
+        raise PermissionDenied
+    suffix = _(" (copy)")
+    title = questionnaire.title[:Questionnaire._meta.get_field("title").max_length - len(suffix)] + suffix
+    with transaction.atomic():
+        copy = Questionnaire(organization=organization, title=title, intro=questionnaire.intro,
+                             language=questionnaire.language)
+        copy.save()
+        QuestionnaireField.objects.bulk_create([
+            QuestionnaireField(questionnaire=copy, sort_order=field.sort_order,
+                               clean_name=field.clean_name or field.get_field_clean_name(), label=field.label,
+                               field_type=field.field_type, required=field.required, choices=field.choices,
+                               default_value=field.default_value, help_text=field.help_text)
+            for field in QuestionnaireField.objects.filter(questionnaire=questionnaire).order_by("sort_order", "pk")
+        ])
+        links = Questionnaire.departments.through.objects.filter(questionnaire=questionnaire)
+        _departments_set(copy, list(links.values_list("department_id", flat=True)))
+        audit_record(organization=organization, actor=actor, action="questionnaire.copy", target=copy,
+                     changes={"title": [questionnaire.title, copy.title]}, request=request)
+    return copy
