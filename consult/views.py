@@ -49,10 +49,16 @@ def link(request, token):
         if retired is None:
             raise Http404
         return render(request, "consult/link_state.html", {"state": "replaced"}, status=410)
+    enter_participant_session(request, participant)
+    return redirect("consult:appointment")
+
+
+def enter_participant_session(request, participant):
+    """This browser's session is now `participant`'s, as opening their link does (also from the patient portal)."""
     request.session.cycle_key()
     request.session[SESSION_PARTICIPANT] = participant.pk
-    request.session[SESSION_TOKEN] = hashed  # a moved appointment gives new links; this one then stops too
-    return redirect("consult:appointment")
+    # A moved appointment gives new links; this one then stops too.
+    request.session[SESSION_TOKEN] = participant.token_hash
 
 
 def _session_participant(request):
@@ -89,6 +95,8 @@ def appointment(request):
         return refusal
     appointment = participant.appointment
     organization = request.organization
+    from portal.views.patient_forms import waiting_room_questionnaires
+
     from . import room
 
     if disclaimer_accepted(request.session, participant, organization):
@@ -120,6 +128,7 @@ def appointment(request):
         "video": video,
         "more_info_url": more_info,
         "announcements": active_announcements(appointment) if accepted else [],
+        "questionnaires": waiting_room_questionnaires(organization, participant) if accepted else [],
         "initial_state": "walk_in" if appointment.kind == "walk_in" else (
             "late" if timezone.now() > appointment.starts_at else "on_time"),
     })

@@ -40,3 +40,14 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/details/", appointments.appointment_details,
          name="appointment_details"),
 ]
+
+# The client record's patient-portal access: PIN, QR code by email or letter, revoking (F-CLIENT-2).
+from .views import access_codes  # noqa: E402
+
+urlpatterns += [
+    path("clients/<int:client_id>/access/pin/", access_codes.pin_send, name="client_access_pin"),
+    path("clients/<int:client_id>/access/qr/email/", access_codes.qr_email, name="client_access_qr_email"),
+    path("clients/<int:client_id>/access/qr/letter/", access_codes.qr_letter, name="client_access_qr_letter"),
+    path("clients/<int:client_id>/access/qr/<int:code_id>/revoke/", access_codes.qr_revoke,
+         name="client_access_qr_revoke"),
+]

@@ -1,0 +1,198 @@
+"""QR access codes and the installable app (F-PORTAL-3, F-CLIENT-2): staff make, email, print and revoke
+codes from the client record; scanning signs the phone in until the code is revoked or expires; the
+manifest and service worker are served for /patient/ and never cache patient pages."""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.cache import cache
+from django.utils import timezone
+
+from orgs.models import AuditEvent
+from orgs.scoping import scopes_disabled
+from portal import services
+from portal.models import AccessCode, AccessCodeDelivery, PortalPin
+from tests.conftest import host_client, signed_in_client
+from tests.portal.patient_helpers import last_pin, make_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def app_on(alpha):
+    alpha.client_app_enabled = True
+    alpha.save()
+    return alpha
+
+
+def _new_code(org, client, member="gp"):
+    client.organization = org  # as saved by the test, not the copy the fixture's memberships hold
+    with scopes_disabled():
+        return services.access_code_create(member=org.people[member], client=client,
+                                           delivery=AccessCodeDelivery.EMAIL)
+
+
+def _actions(org, action):
+    with scopes_disabled():
+        return list(AuditEvent.objects.filter(organization=org, action=action))
+
+
+def test_the_client_record_offers_remote_access(app_on, alpha):
+    client = make_client(alpha)
+    page = signed_in_client(alpha.people["gp"].user, alpha).get(f"/portal/clients/{client.pk}/").content.decode()
+    assert "Email a portal PIN" in page and "Email a QR code" in page and "Print a QR letter (PDF)" in page
+    alpha.client_app_enabled = False
+    alpha.save()
+    page = signed_in_client(alpha.people["gp"].user, alpha).get(f"/portal/clients/{client.pk}/").content.decode()
+    assert "Email a QR code" not in page and "The organisation admin can switch the client app on" in page
+
+
+def test_staff_email_a_portal_pin(alpha, django_capture_on_commit_callbacks):
+    client = make_client(alpha)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(f"/portal/clients/{client.pk}/access/pin/")
+    assert response.status_code == 302
+    message = mail.outbox[-1]
+    assert message.to == [client.email] and re.search(r"http://alpha\.[^/]+/patient/start/[^/]+/", message.body)
+    with scopes_disabled():
+        assert PortalPin.objects.get().sent_by == alpha.people["gp"].user
+    assert len(_actions(alpha, "portal.pin_sent")) == 1
+    # The patient follows the link, says they have a code, and is in.
+    browser = host_client(alpha)
+    browser.get(re.search(r"http://alpha\.[^/]+(/patient/start/[^/]+/)", message.body).group(1))
+    assert browser.get("/patient/code/?have=1").status_code == 200
+    assert browser.post("/patient/code/", {"pin": last_pin()})["Location"] == "/patient/"
+
+
+def test_staff_email_a_qr_code_and_print_a_letter(app_on, alpha, django_capture_on_commit_callbacks):
+    client = make_client(alpha)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(f"/portal/clients/{client.pk}/access/qr/email/")
+    message = mail.outbox[-1]
+    url = re.search(r"http://alpha\.\S+/patient/qr/[\w-]+/", message.body).group(0)
+    html = message.alternatives[0][0]
+    assert "cid:qr-code" in html
+    image = next(part for part in message.attachments if getattr(part, "get_content_type", lambda: "")()
+                 == "image/svg+xml")
+    assert b"<svg" in image.get_payload(decode=True)
+    response = staff.post(f"/portal/clients/{client.pk}/access/qr/letter/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    with scopes_disabled():
+        codes = list(AccessCode.objects.order_by("created_at"))
+    assert [c.delivery for c in codes] == ["email", "letter"]
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    assert token not in codes[0].token_hash and len(codes[0].token_hash) == 64
+    assert len(_actions(alpha, "portal.qr_created")) == 2
+    page = staff.get(f"/portal/clients/{client.pk}/").content.decode()
+    assert page.count(">Revoke</button>") == 2
+
+
+def test_qr_codes_need_the_client_app(alpha):
+    client = make_client(alpha)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    staff.post(f"/portal/clients/{client.pk}/access/qr/email/")
+    with scopes_disabled():
+        assert not AccessCode.objects.exists()
+
+
+def test_scanning_signs_in_and_revoking_ends_it(app_on, alpha):
+    client = make_client(alpha)
+    new = _new_code(alpha, client)
+    phone = host_client(alpha)
+    response = phone.get(f"/patient/qr/{new.token}/")
+    assert response["Location"] == "/patient/"
+    assert "Your patient portal" in phone.get("/patient/").content.decode()
+    with scopes_disabled():
+        new.code.refresh_from_db()
+    assert new.code.last_used_at is not None
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    assert staff.get(f"/portal/clients/{client.pk}/access/qr/{new.code.pk}/revoke/").status_code == 405
+    staff.post(f"/portal/clients/{client.pk}/access/qr/{new.code.pk}/revoke/")
+    assert len(_actions(alpha, "portal.qr_revoked")) == 1
+    page = phone.get("/patient/").content.decode()
+    assert "the QR code you used has been revoked or has expired" in page
+    again = phone.get(f"/patient/qr/{new.token}/")
+    assert again.status_code == 410 and "withdrawn by the practice" in again.content.decode()
+    assert "Sign in with a code" in again.content.decode()
+
+
+def test_an_expired_code_is_refused(app_on, alpha):
+    client = make_client(alpha)
+    new = _new_code(alpha, client)
+    phone = host_client(alpha)
+    assert new.code.expires_at > timezone.now() + timedelta(days=alpha.access_code_days - 1)
+    phone.get(f"/patient/qr/{new.token}/")
+    with scopes_disabled():  # a code near its end: the session it opened ends with it, before any idle timeout
+        AccessCode.objects.filter(pk=new.code.pk).update(expires_at=timezone.now() + timedelta(minutes=5))
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert "the QR code you used has been revoked or has expired" in phone.get("/patient/").content.decode()
+        response = host_client(alpha).get(f"/patient/qr/{new.token}/")
+    assert response.status_code == 410 and "This QR code has expired" in response.content.decode()
+
+
+def test_unknown_and_foreign_codes(app_on, alpha, beta):
+    beta.client_app_enabled = True
+    beta.save()
+    beta_code = _new_code(beta, make_client(beta))
+    response = host_client(alpha).get(f"/patient/qr/{beta_code.token}/")
+    assert response.status_code == 404 and "We do not recognise this QR code" in response.content.decode()
+    assert host_client(alpha).get("/patient/qr/made-up/").status_code == 404
+
+
+def test_revoking_a_code_of_another_organisation_or_client_is_a_404(app_on, alpha, beta):
+    beta.client_app_enabled = True
+    beta.save()
+    client = make_client(alpha)
+    other_client = make_client(alpha, email="other@example.com", last_name="Other")
+    beta_code = _new_code(beta, make_client(beta))
+    other_code = _new_code(alpha, other_client)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    assert staff.post(f"/portal/clients/{client.pk}/access/qr/{beta_code.code.pk}/revoke/").status_code == 404
+    assert staff.post(f"/portal/clients/{client.pk}/access/qr/{other_code.code.pk}/revoke/").status_code == 404
+    with scopes_disabled():
+        assert not AccessCode.objects.filter(revoked_at__isnull=False).exists()
+
+
+def test_staff_who_may_not_see_the_client_get_a_404(app_on, alpha):
+    alpha.strict_departments = True
+    alpha.save()
+    client = make_client(alpha)  # in General practice
+    physio = signed_in_client(alpha.people["physio"].user, alpha)
+    for path in ("pin/", "qr/email/", "qr/letter/"):
+        assert physio.post(f"/portal/clients/{client.pk}/access/{path}").status_code == 404
+    assert host_client(alpha).post(f"/portal/clients/{client.pk}/access/pin/").status_code == 302  # sign in
+
+
+def test_manifest_and_service_worker(alpha):
+    browser = host_client(alpha)
+    response = browser.get("/patient/manifest.webmanifest")
+    assert response["Content-Type"] == "application/manifest+json"
+    manifest = json.loads(response.content)
+    assert manifest["name"] == "Alpha Practice" and manifest["start_url"] == "/patient/"
+    assert manifest["scope"] == "/patient/" and manifest["display"] == "standalone"
+    assert {icon["sizes"] for icon in manifest["icons"]} == {"192x192", "512x512"}
+    for icon in manifest["icons"]:
+        assert browser.get(icon["src"]).status_code == 200
+    sw = browser.get("/patient/sw.js")
+    assert sw.status_code == 200 and sw["Content-Type"].startswith("text/javascript")
+    assert sw["Service-Worker-Allowed"] == "/patient/" and "no-cache" in sw["Cache-Control"]
+    body = sw.content.decode()
+    assert '"/patient/offline/"' in body and 'request.mode === "navigate"' in body
+    assert "/patient/questionnaires" not in body  # only the shell is cached
+    assert browser.get("/patient/offline/").status_code == 200
+    assert '<link rel="manifest" href="/patient/manifest.webmanifest">' in browser.get("/patient/").content.decode()
+    assert host_client(None).get("/patient/manifest.webmanifest").status_code == 404
