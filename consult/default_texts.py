@@ -109,4 +109,29 @@ DEFAULT_EMAIL_TEXTS = {
                "cuanto el paciente esté presente. Su enlace personal:\n*|consult_deeplink|*\n\nAtentamente,\n"
                "*|organisation_name|*"),
     },
+    "questionnaire": {
+        "nl": ("Wilt u een vragenlijst invullen voor *|organisation_name|*?",
+               "Beste *|client_name|*,\n\nWilt u voor uw zorg bij *|organisation_name|* de volgende vragenlijst(en) "
+               "invullen?\n\n*|questionnaire_titles|*\n\nOpen hiervoor uw persoonlijke portaal:\n"
+               "*|portal_deeplink|*\n\nU krijgt een code per e-mail om in te loggen. Uw antwoorden worden "
+               "tussentijds bewaard; u kunt stoppen en later verder gaan.\n\nMet vriendelijke groet,\n"
+               "*|organisation_name|*"),
+        "en": ("Please fill in a questionnaire for *|organisation_name|*",
+               "Dear *|client_name|*,\n\nFor your care at *|organisation_name|*, please fill in the following "
+               "questionnaire(s):\n\n*|questionnaire_titles|*\n\nOpen your personal portal to do so:\n"
+               "*|portal_deeplink|*\n\nYou will get a code by email to sign in. Your answers are saved as you go; "
+               "you can stop and continue later.\n\nKind regards,\n*|organisation_name|*"),
+        "de": ("Bitte füllen Sie einen Fragebogen für *|organisation_name|* aus",
+               "Guten Tag *|client_name|*,\n\nfür Ihre Behandlung bei *|organisation_name|* bitten wir Sie, "
+               "folgende(n) Fragebogen auszufüllen:\n\n*|questionnaire_titles|*\n\nÖffnen Sie dazu Ihr "
+               "persönliches Portal:\n*|portal_deeplink|*\n\nSie erhalten zur Anmeldung einen Code per E-Mail. "
+               "Ihre Antworten werden zwischendurch gespeichert; Sie können aufhören und später weitermachen.\n\n"
+               "Mit freundlichen Grüßen\n*|organisation_name|*"),
+        "es": ("Por favor, rellene un cuestionario para *|organisation_name|*",
+               "Estimado/a *|client_name|*:\n\nPara su atención en *|organisation_name|*, le rogamos que rellene "
+               "el siguiente cuestionario o cuestionarios:\n\n*|questionnaire_titles|*\n\nAbra para ello su "
+               "portal personal:\n*|portal_deeplink|*\n\nRecibirá un código por correo electrónico para "
+               "entrar. Sus respuestas se guardan sobre la marcha; puede parar y continuar más tarde.\n\n"
+               "Atentamente,\n*|organisation_name|*"),
+    },
 }

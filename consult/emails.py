@@ -2,6 +2,10 @@
 
 Every send is recorded as an EmailDelivery; a failure is recorded and reported to the department admin
 (else the organisation admins). Reminders carry a `once_key`, so each goes out at most once.
+
+The questionnaire request (F-FORM-3) may go to a client without an appointment (sent from the client
+record): then the client's own organisation and department choose the texts, the appointment codes are
+empty, and there is no calendar invitation. It never carries one, with or without an appointment.
 """
 
 import logging
@@ -21,29 +25,31 @@ from orgs.models import Membership, Role
 from portal.patient_links import portal_link
 
 from . import links
-from .models import DeliveryStatus, EmailDelivery, EmailKind, EmailSet, EmailTemplate
+from .models import AppointmentParticipant, DeliveryStatus, EmailDelivery, EmailKind, EmailSet, EmailTemplate
 from .placeholders import fill
 
 logger = logging.getLogger(__name__)
 
 
-def email_set_for(appointment):
-    sets = EmailSet.objects.with_scopes_disabled().filter(organization_id=appointment.organization_id)
-    if appointment.department_id:
-        own = sets.filter(departments=appointment.department_id).first()
+def email_set_for(appointment=None, *, client=None):
+    """The texts of the appointment's department (or, with no appointment, the client's), else the default."""
+    source = appointment if appointment is not None else client
+    sets = EmailSet.objects.with_scopes_disabled().filter(organization_id=source.organization_id)
+    if source.department_id:
+        own = sets.filter(departments=source.department_id).first()
         if own is not None:
             return own
     return sets.filter(is_default=True).first()
 
 
-def template_for(appointment, kind, language):
-    email_set = email_set_for(appointment)
+def template_for(appointment, kind, language, *, client=None):
+    email_set = email_set_for(appointment, client=client)
     if email_set is None:
         return None
     templates = {
         t.language: t for t in EmailTemplate.objects.with_scopes_disabled().filter(email_set=email_set, kind=kind)
     }
-    organization = appointment.organization
+    organization = (appointment if appointment is not None else client).organization
     for candidate in (language, organization.default_language, "en"):
         if candidate in templates:
             return templates[candidate]
@@ -109,22 +115,40 @@ def calendar_invitation(appointment, *, summary, link, cancelled=False, attendee
     return calendar.to_ical()
 
 
-def build_message(appointment, participant, kind):
-    person = participant.person
-    language = person.language if person else appointment.organization.default_language
-    template = template_for(appointment, kind, language)
+def client_placeholder_values(client):
+    """The codes that need no appointment (a questionnaire request sent from the client record)."""
+    return {
+        "client_name": client.display_name,
+        "organisation_name": client.organization.name,
+        "portal_deeplink": portal_link(client),
+    }
+
+
+def build_message(appointment, participant, kind, *, client=None, extra_values=None):
+    """The email for `participant` of `appointment`, or (appointment None) for `client` alone.
+
+    `extra_values` fills codes only the caller knows (the questionnaire titles)."""
+    person = participant.person if participant is not None else client
+    organization = (appointment if appointment is not None else person).organization
+    language = person.language if person else organization.default_language
+    template = template_for(appointment, kind, language, client=person)
     if template is None:
-        raise LookupError(f"No email text for {kind} in {appointment.organization}")
-    values = placeholder_values(appointment, participant, template.language)
+        raise LookupError(f"No email text for {kind} in {organization}")
+    values = placeholder_values(appointment, participant, template.language) if appointment is not None else {}
+    if participant is None:
+        values.update(client_placeholder_values(person))
+    values.update(extra_values or {})
     subject = " ".join(fill(template.subject, values).split())
     text = fill(template.body, values)
     html = render_to_string("consult/email/appointment.html", {
-        "organization": appointment.organization,
+        "organization": organization,
         "body": linebreaks_filter(urlize(text, autoescape=True), autoescape=False),
         "language": template.language,
     })
     message = EmailMultiAlternatives(subject=subject, body=text, to=[person.email])
     message.attach_alternative(html, "text/html")
+    if appointment is None or kind == EmailKind.QUESTIONNAIRE:
+        return message  # no calendar invitation: nothing is scheduled by this email
     cancelled = kind == EmailKind.CANCELLATION
     method = "CANCEL" if cancelled else "REQUEST"
     invitation = calendar_invitation(
@@ -135,11 +159,14 @@ def build_message(appointment, participant, kind):
     return message
 
 
-def deliver(*, appointment, participant, kind, once_key=None):
-    """Send one appointment email to one participant and record it. Returns the delivery, or None
-    when nothing was sent (emails switched off, no address, or this once_key went out already)."""
-    organization = appointment.organization
-    person = participant.person
+def deliver(*, appointment=None, participant=None, kind, once_key=None, client=None, extra_values=None):
+    """Send one email to one participant of an appointment (or, without one, to `client`) and record it.
+    Returns the delivery, or None when nothing was sent (emails switched off, no address, or this
+    once_key went out already)."""
+    person = participant.person if participant is not None else client
+    if appointment is None and person is None:
+        return None
+    organization = appointment.organization if appointment is not None else person.organization
     if organization.do_not_send_emails or person is None or not person.email:
         return None
     try:
@@ -150,19 +177,20 @@ def deliver(*, appointment, participant, kind, once_key=None):
             )
     except IntegrityError:
         return None  # claimed by an earlier (or concurrent) run: never twice
-    return send_claimed(delivery)
+    return send_claimed(delivery, client=client, extra_values=extra_values)
 
 
-def send_claimed(delivery):
+def send_claimed(delivery, *, client=None, extra_values=None):
     """Send a delivery that is claimed (recorded as "sending") and record the outcome."""
     try:
-        build_message(delivery.appointment, delivery.participant, delivery.kind).send()
+        build_message(delivery.appointment, delivery.participant, delivery.kind, client=client,
+                      extra_values=extra_values).send()
     except Exception as error:  # noqa: BLE001 - any transport failure is recorded and reported
         logger.warning("Email %s to %s failed: %s", delivery.kind, delivery.to, error)
         delivery.status = DeliveryStatus.FAILED
         delivery.error = str(error)[:1000]
         delivery.save(update_fields=["status", "error", "updated_at"])
-        report_failure(delivery)
+        report_failure(delivery, client=client)
         return delivery
     delivery.status = DeliveryStatus.SENT
     delivery.save(update_fields=["status", "updated_at"])
@@ -170,6 +198,7 @@ def send_claimed(delivery):
 
 
 def failure_recipients(appointment):
+    """Department admins of the appointment's (or a client's) department, else the organisation admins."""
     members = Membership.objects.with_scopes_disabled().filter(
         organization_id=appointment.organization_id, is_active=True
     ).select_related("user")
@@ -180,9 +209,36 @@ def failure_recipients(appointment):
     return list(members.filter(role=Role.ORG_ADMIN))
 
 
-def report_failure(delivery):
+def report_client_failure(delivery, client):
+    """A questionnaire request without an appointment failed: tell who looks after the client's record."""
+    organization = client.organization
+    if not organization.notify_bounces:
+        return
+    for member in failure_recipients(client):
+        user = member.user
+        with translation.override(user.language or organization.default_language):
+            subject = _("An email to a client could not be delivered")
+            body = _(
+                "The “%(kind)s” email to %(address)s could not be delivered.\n\nReason: %(reason)s\n\n"
+                "Check the address with the client and correct it in their record: %(url)s"
+            ) % {
+                "kind": delivery.get_kind_display(),
+                "address": delivery.to,
+                "reason": delivery.error or _("unknown"),
+                "url": f"{organization.base_url}/portal/clients/{client.pk}/",
+            }
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception:  # noqa: BLE001 - a failing report must not hide the original failure
+            logger.exception("Could not report a failed email to %s", user.email)
+
+
+def report_failure(delivery, *, client=None):
     """Tell the department admin (else the organisation admins) which address failed and why (F-APPT-9)."""
     appointment = delivery.appointment
+    if appointment is None and client is not None:
+        report_client_failure(delivery, client)
+        return
     if appointment is None or not appointment.organization.notify_bounces:
         return
     zone = zoneinfo.ZoneInfo(appointment.organization.time_zone)
@@ -221,3 +277,27 @@ def bounce_record(*, organization, address, reason):
     delivery.save(update_fields=["status", "error", "updated_at"])
     report_failure(delivery)
     return delivery
+
+
+def questionnaire_titles(responses):
+    return "\n".join(f"- {response.title}" for response in responses)
+
+
+def send_questionnaire_request(*, client, responses, appointment=None):
+    """One email asking `client` to fill in `responses` (their titles, the portal link). Returns the
+    delivery, or None when nothing was sent (emails off, no address, nothing to fill in)."""
+    if not responses:
+        return None
+    participant = None
+    if appointment is not None:
+        participant = AppointmentParticipant.objects.with_scopes_disabled().filter(
+            appointment=appointment, person=client).first()
+    return deliver(appointment=appointment, participant=participant, kind=EmailKind.QUESTIONNAIRE, client=client,
+                   extra_values={"questionnaire_titles": questionnaire_titles(responses)})
+
+
+def questionnaire_request_on_commit(*, client, responses, appointment=None):
+    """Send the questionnaire request once the transaction that created `responses` has committed."""
+    responses = list(responses)
+    transaction.on_commit(lambda: send_questionnaire_request(client=client, responses=responses,
+                                                             appointment=appointment))

@@ -2,8 +2,12 @@ import zoneinfo
 from datetime import UTC, datetime
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
+from formbuilder.models import Questionnaire
+from formbuilder.selectors import questionnaires_for
 from orgs import policy
 from orgs.models import Department
 
@@ -137,6 +141,33 @@ class AvailabilityForm(forms.ModelForm):
         return data
 
 
+def questionnaire_choices(field, member):
+    """Fill a questionnaires field with what `member` may send: one entry per translation group, labelled
+    with the languages it exists in. False when there is nothing to send."""
+    offered = questionnaires_for(member)
+    if not offered:
+        return False
+    languages = {}
+    for key, language in (Questionnaire.objects.filter(organization_id=member.organization_id,
+                                                        translation_key__in=[q.translation_key for q in offered])
+                          .values_list("translation_key", "language")):
+        if language:
+            languages.setdefault(key, set()).add(language)
+    order = [code for code, _name in settings.LANGUAGES]
+
+    def label(questionnaire):
+        codes = sorted(languages.get(questionnaire.translation_key, ()),
+                       key=lambda code: order.index(code) if code in order else len(order))
+        if not codes:
+            return questionnaire.title
+        names = ", ".join(str(get_language_info(code)["name_translated"]) for code in codes)
+        return f"{questionnaire.title} ({names})"
+
+    field.queryset = Questionnaire.objects.filter(pk__in=[q.pk for q in offered]).order_by("title")
+    field.label_from_instance = label
+    return True
+
+
 class AppointmentForm(forms.Form):
     """New appointment: practitioner (or department), existing client, time, message, guests."""
 
@@ -163,10 +194,18 @@ class AppointmentForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("External participants (family, home care) who join while the client is present."),
     )
+    questionnaires = forms.ModelMultipleChoiceField(
+        label=_("Questionnaires"), queryset=Questionnaire.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The client gets them in their own language where there is a version in it, with an email "
+                    "that links to their patient portal."),
+    )
 
     def __init__(self, *args, member, **kwargs):
         super().__init__(*args, **kwargs)
         self.member = member
+        if not questionnaire_choices(self.fields["questionnaires"], member):
+            del self.fields["questionnaires"]
         self.practitioners = {str(p.pk): p for p in practitioners_for(member)}
         self.fields["practitioner"].choices = [("", "—")] + [
             (pk, f"{p.user.get_full_name() or p.user.email}") for pk, p in self.practitioners.items()

@@ -302,6 +302,7 @@ class EmailKind(models.TextChoices):
     RESCHEDULE = "reschedule", _("Changed appointment")
     CANCELLATION = "cancellation", _("Cancellation")
     INVITATION = "invitation", _("Invitation of extra participants")
+    QUESTIONNAIRE = "questionnaire", _("Questionnaire request")
 
 
 class EmailSet(OrganizationOwned):

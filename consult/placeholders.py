@@ -17,6 +17,7 @@ PLACEHOLDERS = {
     "consult_deeplink": _("the client's personal link to the waiting room"),
     "portal_deeplink": _("the link to the patient portal"),
     "personal_message": _("the personal message entered with the appointment"),
+    "questionnaire_titles": _("the questionnaires the client is asked to fill in, one per line"),
 }
 
 

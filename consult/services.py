@@ -207,13 +207,24 @@ def _on_commit_send(appointment, kind, participants):
     transaction.on_commit(send)
 
 
+def _check_questionnaires(member, questionnaires):
+    from formbuilder.models import Questionnaire
+
+    for questionnaire in questionnaires:
+        if not isinstance(questionnaire, Questionnaire) or not policy.can_send_questionnaire(member, questionnaire):
+            raise ValidationError({"questionnaires": _("You cannot send “%(title)s”.") % {
+                "title": getattr(questionnaire, "title", questionnaire)}})
+
+
 def appointment_create(
     *, member, client, starts_at, practitioner=None, department=None, duration_minutes=20, client_number="",
-    personal_message="", guests=(), kind=AppointmentKind.APPOINTMENT, request=None,
+    personal_message="", guests=(), kind=AppointmentKind.APPOINTMENT, questionnaires=(), request=None,
 ):
     """Schedule an appointment and email the client (and guests) their personal links.
 
-    Raises ValidationError (nothing written) for a bad target, client, time or a taken slot.
+    With `questionnaires`, the client gets their copies (F-FORM-3) in the same transaction and one
+    questionnaire email after the commit. Raises ValidationError (nothing written) for a bad target,
+    client, time, a questionnaire the member may not send, or a taken slot.
     """
     organization = member.organization
     starts_at = starts_at.astimezone(UTC)
@@ -222,6 +233,8 @@ def appointment_create(
         raise ValidationError({"client": _("Choose one of your clients.")})
     if any(g.organization_id != organization.pk or not g.is_external for g in guests):
         raise ValidationError({"guests": _("Extra participants must be external participants of your organisation.")})
+    questionnaires = list(questionnaires)
+    _check_questionnaires(member, questionnaires)
     now = timezone.now()
     if kind == AppointmentKind.APPOINTMENT and starts_at < now - timedelta(minutes=5):
         raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
@@ -229,13 +242,14 @@ def appointment_create(
         organization=organization, client=client, starts_at=starts_at, practitioner=practitioner,
         department=department, duration_minutes=duration_minutes, kind=kind, client_number=client_number,
         personal_message=personal_message, guests=guests, actor=member.user, request=request,
+        questionnaires=questionnaires, sender=member,
     )
 
 
 def book(
     *, organization, client, starts_at, practitioner=None, department=None, duration_minutes=20,
     kind=AppointmentKind.APPOINTMENT, client_number="", personal_message="", guests=(), actor=None,
-    precondition=None, check_free=True, audit_changes=None, request=None,
+    precondition=None, check_free=True, audit_changes=None, questionnaires=(), sender=None, request=None,
 ):
     """Write an appointment whose caller has checked who may make it: lock the practitioner's agenda,
     run `precondition()` under that lock (it raises ValidationError to refuse), check the time is free,
@@ -243,7 +257,9 @@ def book(
 
     Staff scheduling and the public widgets (whose visitor is no member) share it, so both keep the same
     double-booking guarantees. Walk-ins queue in the waiting room, so they skip the overlap check
-    (`check_free=False`). Raises ValidationError / SlotTakenError with nothing written.
+    (`check_free=False`). `questionnaires` (checked by the caller; `sender` is the member sending them)
+    become the client's copies for this appointment, in the same transaction, and one email after it.
+    Raises ValidationError / SlotTakenError with nothing written.
     """
     starts_at = starts_at.astimezone(UTC)
     try:
@@ -273,10 +289,25 @@ def book(
                          changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk],
                                   **(audit_changes or {})})
             _on_commit_send(appointment, EmailKind.CONFIRMATION, participants)
+            if questionnaires:
+                _questionnaires_for_booking(sender, client, appointment, questionnaires, actor, request)
     except IntegrityError:
         # Two requests raced for the same slot; the database let exactly one in.
         raise SlotTakenError({"starts_at": _("This time has just been booked by someone else; choose another.")})
     return appointment
+
+
+def _questionnaires_for_booking(sender, client, appointment, questionnaires, actor, request):
+    from formbuilder.services import responses_create
+
+    from .emails import questionnaire_request_on_commit
+
+    responses = responses_create(member=sender, client=client, questionnaires=questionnaires,
+                                 appointment=appointment)
+    for response in responses:
+        audit_record(organization=appointment.organization, actor=actor, action="questionnaire.send",
+                     target=response, request=request)
+    questionnaire_request_on_commit(client=client, responses=responses, appointment=appointment)
 
 
 def quick_consult_create(*, member, client, guests=(), request=None):

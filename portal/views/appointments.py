@@ -95,7 +95,8 @@ def _create(member, client, data, request):
     return services.appointment_create(
         member=member, client=client, practitioner=data["practitioner"], department=data.get("department"),
         starts_at=data["starts_at"], duration_minutes=data["duration_minutes"], client_number=data["client_number"],
-        personal_message=data["personal_message"], guests=list(data["guests"]), request=request,
+        personal_message=data["personal_message"], guests=list(data["guests"]),
+        questionnaires=list(data.get("questionnaires") or ()), request=request,
     )
 
 

@@ -171,7 +171,7 @@ def test_a_new_organisation_has_a_default_email_set_in_four_languages(alpha):
         [email_set] = EmailSet.objects.filter(is_default=True)
         templates = list(EmailTemplate.objects.filter(email_set=email_set))
     found = {(t.kind, t.language) for t in templates}
-    kinds = {"confirmation", "reminder", "reschedule", "cancellation", "invitation"}
+    kinds = {"confirmation", "reminder", "reschedule", "cancellation", "invitation", "questionnaire"}
     assert kinds == set(EmailKind.values)
     assert found == {(kind, language) for kind in kinds for language in ("nl", "en", "de", "es")}
     assert all(t.subject.strip() and t.body.strip() for t in templates)
@@ -180,7 +180,9 @@ def test_a_new_organisation_has_a_default_email_set_in_four_languages(alpha):
     for template in templates:
         assert re.findall(r"\*\|(\w+)\|\*", template.subject + template.body)
         assert set(re.findall(r"\*\|(\w+)\|\*", template.subject + template.body)) <= set(PLACEHOLDERS)
-        if template.kind != "cancellation":
+        if template.kind == "questionnaire":  # no appointment needed: the portal link instead
+            assert "*|portal_deeplink|*" in template.body and "*|questionnaire_titles|*" in template.body
+        elif template.kind != "cancellation":
             assert "*|consult_deeplink|*" in template.body
     with organization_scope(alpha):
         assert EmailSet.objects.count() == 1  # created once, not once per signal or language
