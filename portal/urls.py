@@ -51,3 +51,14 @@ urlpatterns += [
     path("clients/<int:client_id>/access/qr/<int:code_id>/revoke/", access_codes.qr_revoke,
          name="client_access_qr_revoke"),
 ]
+
+# Questionnaires on the staff side: reading answers (page, PDF, text, pictures) and sending (F-FORM-3, F-FORM-6).
+from django.urls import include  # noqa: E402
+
+from formbuilder.views import staff as questionnaire_staff  # noqa: E402
+
+urlpatterns += [
+    path("answers/", include("formbuilder.urls")),
+    path("clients/<int:client_id>/questionnaires/send/", questionnaire_staff.questionnaires_send,
+         name="questionnaires_send"),
+]
