@@ -223,24 +223,24 @@ def questions_validate(questions):
     errors = []
     if not any(question.field_type not in DISPLAY_ONLY_TYPES for question in questions):
         errors.append(_("Add at least one question that takes an answer: titles and paragraphs only show text."))
-    seen = {}
+    seen_names, seen_labels = {}, set()
     for question in questions:
         label = (question.label or "").strip()
+        # A saved question keeps the name its answers are stored under, even when its label changes.
         name = getattr(question, "clean_name", "") or get_field_clean_name(label)
         if not name:
             errors.append(_("“%(label)s” needs at least one letter or digit in its label.") % {"label": label})
             continue
         if question.field_type in CHOICE_TYPES and not _choice_list(question.choices):
             errors.append(_("“%(label)s” needs choices: one per line.") % {"label": label})
-        if name in seen:
-            if seen[name] == label:
-                errors.append(_("Two questions are labelled “%(label)s”. Give each question its own label.")
-                              % {"label": label})
-            else:
-                errors.append(_("“%(label)s” and “%(other)s” would be stored under the same name. Give one of "
-                                "them a different label.") % {"label": label, "other": seen[name]})
-        else:
-            seen[name] = label
+        if label.casefold() in seen_labels:
+            errors.append(_("Two questions are labelled “%(label)s”. Give each question its own label.")
+                          % {"label": label})
+        elif name in seen_names:
+            errors.append(_("“%(label)s” and “%(other)s” would be stored under the same name. Give one of "
+                            "them a different label.") % {"label": label, "other": seen_names[name]})
+        seen_labels.add(label.casefold())
+        seen_names.setdefault(name, label)
     if errors:
         raise ValidationError(errors)
 

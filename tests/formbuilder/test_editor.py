@@ -111,6 +111,30 @@ def test_edit_renames_reorders_and_deletes_questions_and_is_audited(alpha, admin
     assert event.changes["title"] == ["Intake", "Intake (adults)"] and event.changes["questions"] == [6, 6]
 
 
+def test_a_renamed_question_cannot_clash_with_a_new_or_another_one(alpha, admin_client):
+    questionnaire = make_questionnaire(alpha, title="Intake")
+    with scopes_disabled():
+        fields = list(questionnaire.fields.order_by("sort_order"))
+    rows = [{"id": f.pk, "label": f.label, "field_type": f.field_type, "required": "", "choices": f.choices,
+             "default_value": "", "help_text": ""} for f in fields]
+    # "Do you smoke" is renamed; a new question takes its old label, so both would be stored as do_you_smoke.
+    rows[2]["label"] = "Do you smoke now"
+    rows.append({"label": "Do you smoke", "field_type": "radio", "required": "", "choices": "Yes\nNo",
+                 "default_value": "", "help_text": ""})
+    page = admin_client.post(f"/admin/questionnaires/edit/{questionnaire.pk}/",
+                             editor_post(rows, initial=len(fields))).content.decode()
+    assert "“Do you smoke” and “Do you smoke now” would be stored under the same name" in page
+    # Two saved questions given the same label: different names, but a client could not tell them apart.
+    rows = rows[:-1]
+    rows[2]["label"] = "Since when"
+    page = admin_client.post(f"/admin/questionnaires/edit/{questionnaire.pk}/",
+                             editor_post(rows, initial=len(fields))).content.decode()
+    assert "Two questions are labelled “Since when”" in page
+    with scopes_disabled():
+        assert list(questionnaire.fields.order_by("sort_order").values_list("label", flat=True)) == [
+            f.label for f in fields]
+
+
 def test_department_choices_are_the_admins_own_organisation_only(alpha, beta, admin_client):
     page = admin_client.get("/admin/questionnaires/new/").content.decode()
     assert "General practice" in page
