@@ -55,7 +55,8 @@ def test_the_client_record_offers_remote_access(app_on, alpha):
     alpha.client_app_enabled = False
     alpha.save()
     page = signed_in_client(alpha.people["gp"].user, alpha).get(f"/portal/clients/{client.pk}/").content.decode()
-    assert "Email a QR code" not in page and "The organisation admin can switch the client app on" in page
+    assert "Email a QR code" not in page and "Email a portal PIN" not in page
+    assert "The organisation admin can switch the client app on" in page
 
 
 def test_staff_email_a_portal_pin(alpha, django_capture_on_commit_callbacks):
