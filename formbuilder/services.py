@@ -316,8 +316,9 @@ def questionnaire_duplicate(*, organization, actor, questionnaire, request=None)
 
     if questionnaire.organization_id != organization.pk:
         raise PermissionDenied
-    suffix = _(" (copy)")
-    title = questionnaire.title[:Questionnaire._meta.get_field("title").max_length - len(suffix)] + suffix
+    template = _("%(title)s (copy)")
+    room = Questionnaire._meta.get_field("title").max_length - len(template % {"title": ""})
+    title = template % {"title": questionnaire.title[:room]}
     with transaction.atomic():
         copy = Questionnaire(organization=organization, title=title, intro=questionnaire.intro,
                              language=questionnaire.language)

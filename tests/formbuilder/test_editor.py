@@ -172,6 +172,13 @@ def test_duplicate_copies_every_question_and_opens_the_copy(alpha, admin_client)
     assert admin_client.get(f"/admin/questionnaires/duplicate/{questionnaire.pk}/").status_code == 405
 
 
+def test_a_copy_of_a_long_title_still_fits(alpha):
+    questionnaire = make_questionnaire(alpha, title="x" * 200)
+    with scopes_disabled():
+        copy = services.questionnaire_duplicate(organization=alpha, actor=None, questionnaire=questionnaire)
+    assert len(copy.title) == 200 and copy.title.endswith("x (copy)")
+
+
 def test_another_organisations_questionnaire_is_404_everywhere(alpha, beta, admin_client):
     foreign = make_questionnaire(beta, title="Beta intake")
     for url in (f"/admin/questionnaires/edit/{foreign.pk}/", f"/admin/questionnaires/delete/{foreign.pk}/"):
