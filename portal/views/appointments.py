@@ -85,6 +85,9 @@ def appointment_create(request):
         else:
             if request.organization.do_not_send_emails:
                 messages.success(request, _("Appointment saved. Emails are off: share the links below yourself."))
+            elif data.get("questionnaires"):
+                messages.success(request, _("Appointment saved; the client has been emailed their link and the "
+                                            "questionnaires to fill in."))
             else:
                 messages.success(request, _("Appointment saved; the client has been emailed their link."))
             return redirect("portal:appointment_detail", appointment.pk)

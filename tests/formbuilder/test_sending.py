@@ -297,3 +297,56 @@ def test_the_room_side_panel_lists_the_questionnaires_with_links_in_a_new_tab(al
     assert 'data-room-questionnaires' in html
     assert f'href="/portal/answers/{made["finished"].pk}/pdf/" target="_blank" rel="noopener"' in html
     assert '<span class="status q-status q-status-new">New</span>' in html
+
+
+# --- the email texts ---------------------------------------------------------------------------------
+
+def test_existing_default_sets_get_the_questionnaire_texts_and_the_editor_knows_the_code(alpha):
+    import importlib
+
+    from django.apps import apps
+
+    from consult.forms import EmailTemplateForm
+    from consult.models import EmailTemplate
+
+    with scopes_disabled():
+        EmailTemplate.objects.filter(kind=EmailKind.QUESTIONNAIRE).delete()  # as before the migration
+        edited = EmailTemplate.objects.get(kind=EmailKind.CONFIRMATION, language="en")
+        migration = importlib.import_module("consult.migrations.0008_questionnaire_email_texts")
+        migration.add_texts(apps, None)
+        migration.add_texts(apps, None)  # idempotent
+        texts = EmailTemplate.objects.filter(kind=EmailKind.QUESTIONNAIRE, email_set=edited.email_set)
+        assert sorted(texts.values_list("language", flat=True)) == ["de", "en", "es", "nl"]
+        assert all("*|questionnaire_titles|*" in t.body and "*|portal_deeplink|*" in t.body for t in texts)
+        form = EmailTemplateForm(data={"email_set": edited.email_set_id, "kind": EmailKind.QUESTIONNAIRE,
+                                       "language": "en", "subject": "Questions",
+                                       "body": "Please fill in:\n*|questionnaire_titles|*\n*|portal_deeplink|*"},
+                                 instance=EmailTemplate(organization=alpha))
+        assert "*|questionnaire_titles|*" in form.fields["body"].help_text
+        form.is_valid()
+        assert "body" not in form.errors
+
+
+def test_a_failed_questionnaire_email_is_recorded_and_reported(alpha, django_capture_on_commit_callbacks,
+                                                               monkeypatch):
+    from django.core.mail import EmailMultiAlternatives
+
+    client = new_client(alpha, language="en")
+    travel = make_questionnaire(alpha, title="Travel history", language="en")
+    original = EmailMultiAlternatives.send
+
+    def send(message, *args, **kwargs):
+        if message.to == ["anna@example.test"]:
+            raise OSError("mailbox unavailable")
+        return original(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in_client(alpha.people["gp"].user, alpha).post(f"/portal/clients/{client.pk}/questionnaires/send/",
+                                                              {"questionnaires": [travel.pk]})
+    with scopes_disabled():
+        delivery = EmailDelivery.objects.get(kind=EmailKind.QUESTIONNAIRE)
+    assert delivery.status == "failed" and "mailbox unavailable" in delivery.error
+    [report] = mail.outbox  # to the GP department's admin, with the client record to correct the address
+    assert report.to == [alpha.people["deptadmin"].user.email]
+    assert "anna@example.test" in report.body and f"/portal/clients/{client.pk}/" in report.body
