@@ -139,9 +139,16 @@ def fill(request):
     if request.method == "POST":
         action = request.POST.get("action", "next")
         form = form_class(request.POST, request.FILES)
+        for name in _uploaded_names(step, answers):
+            form.fields[name].required = False  # a picture sent earlier stays unless another is chosen
         if action in ("back", "later"):
             # Leaving the step never asks for required answers: keep what is valid, as the autosave does.
-            _save_partial(response, form, step)
+            try:
+                _save_partial(response, form, step)
+            except ValidationError as error:
+                for text in error.messages:
+                    messages.error(request, text)
+                return redirect(request.path)
             if action == "back":
                 return redirect(f"{request.path}?step={max(index, 1)}")
             messages.success(request, _("Your answers are saved. You can finish the questionnaire later."))

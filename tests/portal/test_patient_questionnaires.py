@@ -188,3 +188,56 @@ def test_the_portal_opens_the_waiting_room_inside_the_window(alpha, django_captu
     other = make_client(alpha, email="other@example.com", last_name="Other")
     foreign, _participant = _appointment_with_link(alpha, other, minutes=40)
     assert browser.get(f"/patient/appointments/{foreign.pk}/waiting-room/").status_code == 404
+
+
+def test_a_picture_is_sent_with_the_step_and_shown_back_by_name_only(alpha, django_capture_on_commit_callbacks):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from tests.portal.patient_helpers import make_questionnaire
+
+    client = make_client(alpha)
+    questionnaire = make_questionnaire(alpha, title="Skin", questions=[
+        ("image", "A photo of the spot", True, ""), ("singleline", "Where is it", False, "")])
+    response = send_questionnaire(alpha, client, questionnaire)
+    browser = signed_in_patient(alpha, client, django_capture_on_commit_callbacks)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    url = f"/patient/questionnaires/{response.pk}/"
+    photo = SimpleUploadedFile("my-arm.png", buffer.getvalue(), content_type="image/png")
+    result = browser.post(url, {"step": "1", "action": "send", "a_photo_of_the_spot": photo, "where_is_it": "Arm"})
+    assert result["Location"] == url
+    page = browser.get(url).content.decode()
+    assert "A picture was sent: my-arm.png" in page
+    assert "<img" not in page.split("<main", 1)[1]  # never the picture itself
+    with scopes_disabled():
+        upload = response.uploads.get()
+    assert str(upload.uuid) not in page
+
+
+def test_a_picture_sent_earlier_counts_as_the_answer_when_the_step_is_sent_again(
+        alpha, django_capture_on_commit_callbacks):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from tests.portal.patient_helpers import make_questionnaire
+
+    client = make_client(alpha)
+    questionnaire = make_questionnaire(alpha, title="Skin", questions=[
+        ("image", "A photo of the spot", True, ""), ("title", "More", False, ""),
+        ("singleline", "Where is it", True, "")])
+    response = send_questionnaire(alpha, client, questionnaire)
+    browser = signed_in_patient(alpha, client, django_capture_on_commit_callbacks)
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    url = f"/patient/questionnaires/{response.pk}/"
+    photo = SimpleUploadedFile("my-arm.png", buffer.getvalue(), content_type="image/png")
+    assert browser.post(url, {"step": "1", "action": "next", "a_photo_of_the_spot": photo})["Location"] == \
+        f"{url}?step=2"
+    assert "A picture was sent: my-arm.png" in browser.get(f"{url}?step=1").content.decode()
+    assert browser.post(url, {"step": "1", "action": "next"})["Location"] == f"{url}?step=2"
+    assert _reload(response)["a_photo_of_the_spot"]["name"] == "my-arm.png"
