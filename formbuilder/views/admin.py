@@ -19,7 +19,7 @@ from django.views.generic import View
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, HelpPanel, InlinePanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
@@ -105,7 +105,8 @@ class QuestionnaireIndexView(OrgAdminOnly, generic.IndexView):
 
 class QuestionnaireCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.CreateView):
     def get_initial_form_instance(self):
-        return Questionnaire(organization=self.request.organization)
+        organization = self.request.organization
+        return Questionnaire(organization=organization, language=organization.default_language)
 
     def save_instance(self):
         questionnaire = self.form.save(commit=False)
@@ -193,7 +194,8 @@ class QuestionnaireViewSet(OrganizationViewSetMixin, ModelViewSet):
         Column("departments", label=gettext_lazy("Departments"),
                accessor=lambda q: ", ".join(d.name for d in q.departments.all()) or _("All departments")),
         Column("question_count", label=gettext_lazy("Questions")),
-        BooleanColumn("is_default", label=gettext_lazy("Standard")),
+        Column("is_default", label=gettext_lazy("Standard"),
+               accessor=lambda q: _("Yes") if q.is_default else ""),
         DateColumn("updated_at", label=gettext_lazy("Changed")),
     ]
 

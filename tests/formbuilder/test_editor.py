@@ -138,6 +138,7 @@ def test_a_renamed_question_cannot_clash_with_a_new_or_another_one(alpha, admin_
 def test_department_choices_are_the_admins_own_organisation_only(alpha, beta, admin_client):
     page = admin_client.get("/admin/questionnaires/new/").content.decode()
     assert "General practice" in page
+    assert '<option value="en" selected>' in page  # new ones start in the organisation's language
     foreign = beta.departments_by_name["gp"]
     rows = [{"label": "Reason", "field_type": "singleline", "required": "on", "choices": "", "default_value": "",
              "help_text": ""}]
