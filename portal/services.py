@@ -288,14 +288,17 @@ def access_code_letter(*, member, client, request=None):
     from weasyprint import HTML
 
     new = access_code_create(member=member, client=client, delivery=AccessCodeDelivery.LETTER, request=request)
+    return new, HTML(string=qr_letter_html(client, new.url, new.code.expires_at)).write_pdf()
+
+
+def qr_letter_html(client, url, expires_at):
     organization = client.organization
     with translation.override(client.language or organization.default_language):
-        html = render_to_string("patient/qr_letter.html", {
-            "organization": organization, "client": client, "qr": qr_data_uri(new.url), "url": new.url,
-            "valid_until": timezone.localtime(new.code.expires_at), "logo": _logo_data_uri(organization),
+        return render_to_string("patient/qr_letter.html", {
+            "organization": organization, "client": client, "qr": qr_data_uri(url), "url": url,
+            "valid_until": timezone.localtime(expires_at), "logo": _logo_data_uri(organization),
             "today": timezone.localdate(), "language": translation.get_language(),
         })
-    return new, HTML(string=html).write_pdf()
 
 
 def _logo_data_uri(organization):

@@ -11,11 +11,12 @@ from orgs.scoping import scopes_disabled
 from tests.conftest import host_client
 
 
-def make_client(org, *, email="rosa@example.com", last_name="Verhoeven", date_of_birth="1980-04-05", **fields):
+def make_client(org, *, email="rosa@example.com", last_name="Verhoeven", date_of_birth="1980-04-05", language="en",
+                **fields):
     with scopes_disabled():
         return consult_services.client_create(
             member=org.people["admin"], initials="R.", last_name=last_name, email=email,
-            date_of_birth=date_of_birth, department=org.departments_by_name["gp"], language="en", **fields)
+            date_of_birth=date_of_birth, department=org.departments_by_name["gp"], language=language, **fields)
 
 
 QUESTIONS = [

@@ -197,3 +197,21 @@ def test_manifest_and_service_worker(alpha):
     assert browser.get("/patient/offline/").status_code == 200
     assert '<link rel="manifest" href="/patient/manifest.webmanifest">' in browser.get("/patient/").content.decode()
     assert host_client(None).get("/patient/manifest.webmanifest").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["nl", "en", "de", "es"])
+def test_the_qr_letter_is_one_a4_page(alpha, language):
+    from weasyprint import HTML
+
+    alpha.address = "Main street 1\n1234 AB Town"
+    alpha.contact_phone = "+31 20 123 4567"
+    alpha.contact_email = "desk@alpha.test"
+    alpha.save()
+    client = make_client(alpha, language=language)
+    client.organization = alpha
+    url = f"{alpha.base_url}/patient/qr/{'x' * 43}/"
+    html = services.qr_letter_html(client, url, timezone.now() + timedelta(days=30))
+    assert f'lang="{language}"' in html and "data:image/svg+xml;base64," in html and url in html
+    document = HTML(string=html).render()
+    assert len(document.pages) == 1
+    assert round(document.pages[0].width * 25.4 / 96) == 210  # A4, in millimetres
