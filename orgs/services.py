@@ -43,6 +43,8 @@ ORG_ADMIN_MODEL_PERMISSIONS = [
     ("widgets", "view_walkinwidget"),
     ("widgets", "add_bookingwidget"), ("widgets", "change_bookingwidget"), ("widgets", "delete_bookingwidget"),
     ("widgets", "view_bookingwidget"),
+    ("formbuilder", "add_questionnaire"), ("formbuilder", "change_questionnaire"),
+    ("formbuilder", "delete_questionnaire"), ("formbuilder", "view_questionnaire"),
 ]
 
 class PlanLimitError(ValidationError):
@@ -147,8 +149,9 @@ def admins_permissions_grant_on_migrate(*, using, app_label, codenames=None):
     # post_migrate reaches apps in INSTALLED_APPS order: the app's permissions may not exist yet.
     create_permissions(apps.get_app_config(app_label), using=using, verbosity=0)
     permissions = Permission.objects.using(using).filter(content_type__app_label=app_label)
-    if codenames is not None:
-        permissions = permissions.filter(codename__in=codenames)
+    if codenames is None:  # what ORG_ADMIN_MODEL_PERMISSIONS gives admins of this app, nothing more
+        codenames = [codename for label, codename in ORG_ADMIN_MODEL_PERMISSIONS if label == app_label]
+    permissions = permissions.filter(codename__in=codenames)
     permissions = list(permissions)
     if not permissions:
         return
