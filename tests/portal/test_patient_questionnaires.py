@@ -241,3 +241,13 @@ def test_a_picture_sent_earlier_counts_as_the_answer_when_the_step_is_sent_again
     assert "A picture was sent: my-arm.png" in browser.get(f"{url}?step=1").content.decode()
     assert browser.post(url, {"step": "1", "action": "next"})["Location"] == f"{url}?step=2"
     assert _reload(response)["a_photo_of_the_spot"]["name"] == "my-arm.png"
+
+
+def test_the_waiting_room_link_shows_only_inside_the_window(alpha, django_capture_on_commit_callbacks):
+    client = make_client(alpha)
+    later, _participant = _appointment_with_link(alpha, client, minutes=5 * 60)
+    browser = signed_in_patient(alpha, client, django_capture_on_commit_callbacks)
+    page = browser.get("/patient/").content.decode()
+    assert "Upcoming appointments" in page and "Gp Alpha" in page
+    assert f"/patient/appointments/{later.pk}/waiting-room/" not in page
+    assert "The waiting room opens shortly before the appointment." in page
