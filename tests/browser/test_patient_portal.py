@@ -2,7 +2,8 @@
 
 A patient asks for a PIN (read from django.core.mail.outbox: the live server runs in this process),
 signs in, answers step 1 and starts typing in step 2 (saved as they type), closes the browser, comes back
-with a new PIN, finds step 2 with what they typed, and sends the questionnaire. axe-core checks every
+with a new PIN, finds step 2 with what they typed, and sends the questionnaire; the practitioner then sees
+"Finished", reads the answers and downloads the PDF, and both reads are in the audit log. axe-core checks every
 page for serious or critical violations; the sign-in page is checked in all four languages.
 """
 
@@ -17,8 +18,9 @@ from playwright.sync_api import expect
 
 from formbuilder.models import ResponseStatus
 from formbuilder.services import answers_open
+from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled
-from tests.browser.conftest import DEFAULT_TIMEOUT_MS
+from tests.browser.conftest import DEFAULT_TIMEOUT_MS, login
 from tests.portal.patient_helpers import make_client, make_questionnaire, send_questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -142,6 +144,32 @@ def test_a_patient_fills_half_a_questionnaire_leaves_comes_back_and_finishes(bro
     with scopes_disabled():
         response.refresh_from_db()
     assert response.status == ResponseStatus.FINISHED
+
+    # The practitioner sees "Finished" on the client record, reads the answers and downloads the PDF.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True)
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        login(page, url_for("alpha", "/accounts/login/"), "gp@alpha.test")
+        page.goto(url_for("alpha", f"/portal/clients/{client.pk}/"))
+        row = page.locator(f"[data-questionnaires] tr[data-response='{response.pk}']")
+        expect(row.locator(".q-status")).to_have_text("Finished")
+        row.get_by_role("link", name=re.compile("^Read")).click()
+        expect(page.get_by_text("Back pain since the move")).to_be_visible()
+        page.go_back()
+        with page.expect_download() as download_info:
+            row.get_by_role("link", name=re.compile("^PDF")).click()
+        download = download_info.value
+        assert download.suggested_filename.endswith(".pdf")
+        assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    finally:
+        context.close()
+        asgi_server.wait_idle()
+    with scopes_disabled():
+        reads = list(AuditEvent.objects.filter(organization=alpha, action__startswith="answers.")
+                     .values_list("action", "actor_label", "subject_label"))
+    assert sorted(reads) == [("answers.pdf", "gp@alpha.test", client.display_name),
+                             ("answers.view", "gp@alpha.test", client.display_name)]
 
 
 def test_the_sign_in_page_in_all_four_languages(browser, asgi_server, url_for, alpha):
