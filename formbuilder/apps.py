@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
+
 def grant_questionnaire_permissions(app_config, using="default", **kwargs):
     """Organisations that existed before questionnaires let their admins edit them too."""
     from orgs.services import admins_permissions_grant_on_migrate

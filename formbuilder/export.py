@@ -6,7 +6,6 @@ them, countries by name, checkboxes as yes/no, display-only titles as headings (
 explain to the client, are left out). Callers fetch the response through the policy and audit the read.
 """
 
-import base64
 import datetime
 import decimal
 from typing import NamedTuple
@@ -15,6 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
+
+from orgs.logo import data_uri, logo_data_uri
 
 from .models import ResponseUpload
 
@@ -126,26 +127,6 @@ def as_text(response, answers):
         text = row.text.replace("\r\n", "\n").replace("\n", "\n  ")
         lines.append(f"{row.label}: {text}")
     return "\n".join(lines) + "\n"
-
-
-def data_uri(content_type, data):
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def logo_data_uri(organization):
-    """The organisation's logo as a data: URI (WeasyPrint fetches nothing over the network), or ""."""
-    if not organization.logo_id:
-        return ""
-    try:
-        rendition = organization.logo.get_rendition("max-360x100")
-        with rendition.file.open("rb") as handle:
-            data = handle.read()
-    except (OSError, ValueError):
-        return ""
-    extension = rendition.file.name.rsplit(".", 1)[-1].lower()
-    content_type = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
-                    "svg": "image/svg+xml", "avif": "image/avif"}.get(extension, "image/png")
-    return data_uri(content_type, data)
 
 
 def image_data_uris(response):

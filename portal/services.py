@@ -5,7 +5,6 @@ token as its SHA-256. Emails go out after the transaction commits. Callers check
 use orgs.policy); functions here validate their input before they write.
 """
 
-import base64
 import hashlib
 import hmac
 import io
@@ -25,6 +24,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from consult.models import Client
+from orgs.logo import data_uri, logo_data_uri
 
 from . import throttle
 from .models import PIN_MAX_ATTEMPTS, AccessCode, AccessCodeDelivery, PortalPin
@@ -223,7 +223,7 @@ def qr_svg(url):
 
 
 def qr_data_uri(url):
-    return "data:image/svg+xml;base64," + base64.b64encode(qr_svg(url).encode()).decode()
+    return data_uri("image/svg+xml", qr_svg(url).encode())
 
 
 def _check_client(client, member):
@@ -296,23 +296,9 @@ def qr_letter_html(client, url, expires_at):
     with translation.override(client.language or organization.default_language):
         return render_to_string("patient/qr_letter.html", {
             "organization": organization, "client": client, "qr": qr_data_uri(url), "url": url,
-            "valid_until": timezone.localtime(expires_at), "logo": _logo_data_uri(organization),
+            "valid_until": timezone.localtime(expires_at), "logo": logo_data_uri(organization),
             "today": timezone.localdate(), "language": translation.get_language(),
         })
-
-
-def _logo_data_uri(organization):
-    if not organization.logo_id:
-        return ""
-    try:
-        rendition = organization.logo.get_rendition("max-360x100")
-        with rendition.file.open("rb") as handle:
-            data = handle.read()
-    except Exception:  # noqa: BLE001 - a missing logo file must not stop the letter
-        logger.warning("Logo of organisation %s could not be read for a QR letter", organization.pk)
-        return ""
-    kind = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpeg"
-    return f"data:image/{kind};base64," + base64.b64encode(data).decode()
 
 
 def access_code_revoke(*, member, code, request=None):
