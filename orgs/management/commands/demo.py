@@ -1,5 +1,7 @@
 """Demo data for `make run`: organisation `demo` (and `other`, to show isolation). Safe to run again."""
 
+import os
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -7,6 +9,7 @@ from django.db import transaction
 
 from cms.demo import demo_site
 from consult.demo import consult_demo, consult_now_link
+from formbuilder.demo import questionnaire_demo
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, group_permissions_sync, org_create
@@ -61,6 +64,8 @@ class Command(BaseCommand):
         demo = Organization.objects.get(subdomain="demo")
         other = Organization.objects.get(subdomain="other")
         platform = public_url_for_host(settings.BASE_DOMAIN)
+        key_place = ("the QUESTIONNAIRE_KEYS environment variable" if os.environ.get("QUESTIONNAIRE_KEYS")
+                     else settings.VAR_DIR / "questionnaire_keys")
         lines = [
             "",
             "  OpenConsult demo: once the server below has started, open these in your browser:",
@@ -79,6 +84,12 @@ class Command(BaseCommand):
             "  and call the patient in. Each run of `make run` makes a fresh appointment when the last one closed.",
             "  Or walk in from the web site's walk-in widget: Eva's walk-in switch is on (she turns it off in the",
             "  consultation room); the booking widget next to it books a free slot and emails the link.",
+            f"  Patient portal: {demo.base_url}/patient/ - sign in with a demo client's email address, e.g.",
+            "  sophie.williams@example.com (English) or jan.deboer@example.com (Dutch); the 6-digit code arrives by",
+            "  email. Every demo client has the medical-history questionnaire to fill in; practitioners read the",
+            "  answers (and download them as PDF) on the client's record.",
+            f"  Questionnaire answers are encrypted with the key kept in {key_place}",
+            "  (set QUESTIONNAIRE_KEYS in production; `manage.py rotate_questionnaire_keys` rotates it).",
             f"  Emails are written to {settings.EMAIL_FILE_PATH}/" if hasattr(settings, "EMAIL_FILE_PATH") else "",
             "",
         ]
@@ -120,6 +131,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
         consult_demo(organization)
+        questionnaire_demo(organization)
         widgets = demo_widgets(organization)
         if spec["subdomain"] == "demo":
             # Eva's walk-in switch is on, so the site's walk-in widget has someone to offer at any hour.
