@@ -77,7 +77,8 @@ def _session_participant(request):
     return participant, None
 
 
-def _state(appointment, organization):
+def link_state(appointment, organization):
+    """"open" while the personal link lets its holder in; otherwise why not (cancelled, too early, too late)."""
     if appointment.status == AppointmentStatus.CANCELLED:
         return "cancelled"
     if appointment.anonymised_at:
@@ -107,7 +108,7 @@ def appointment(request):
             return redirect("consult:room_ended")
     zone = zone_of(organization)
     window = links.Window(appointment, organization)
-    state = _state(appointment, organization)
+    state = link_state(appointment, organization)
     context = {
         "state": state,
         "participant": participant,

@@ -185,4 +185,5 @@ class ResponseUpload(models.Model):
 
     @property
     def seal_context(self):
-        return f"upload:{self.organization_id}:{self.uuid}".encode()
+        # Bound to its response and question too: a picture row moved elsewhere does not open.
+        return f"upload:{self.organization_id}:{self.response.uuid}:{self.field_name}:{self.uuid}".encode()

@@ -124,83 +124,105 @@ def missing_required(response, answers):
             if q["required"] and answers.get(q["clean_name"]) in (None, "", [], False)]
 
 
+def _answers_merge(response_id, organization, cleaned_data, step_names, finish, written):
+    response = (QuestionnaireResponse.objects.with_scopes_disabled().select_for_update()
+                .get(pk=response_id, organization=organization))
+    if response.status == ResponseStatus.FINISHED:
+        raise ValidationError(_("You already sent this questionnaire; it can no longer be changed."))
+    known = {q["clean_name"] for q in answer_fields(response.questions)}
+    if not step_names <= known:
+        raise ValidationError(_("These questions are not part of this questionnaire."))
+    answers = answers_open(response)
+    new_pictures = {}
+    for name in step_names:
+        if name not in cleaned_data:
+            continue
+        value = cleaned_data[name]
+        if getattr(value, "image_content_type", None):
+            new_pictures[name] = value
+            answers[name] = {"upload": "", "name": value.name[:200], "content_type": value.image_content_type}
+        elif value is None and isinstance(answers.get(name), dict):
+            continue  # an empty file input keeps the picture sent earlier
+        else:
+            answers[name] = _json_value(value)
+    now = timezone.now()
+    if finish:  # checked before any picture is stored
+        missing = missing_required(response, answers)
+        if missing:
+            raise ValidationError(
+                _("Some required questions have no answer yet: %(questions)s.")
+                % {"questions": "; ".join(q["label"] for q in missing)}
+            )
+        response.status = ResponseStatus.FINISHED
+        response.finished_at = now
+    elif response.status == ResponseStatus.NEW:
+        response.status = ResponseStatus.STARTED
+    response.started_at = response.started_at or now
+    replaced = ResponseUpload.objects.with_scopes_disabled().filter(response=response, field_name__in=new_pictures)
+    stale = list(replaced)
+    for name, picture in new_pictures.items():
+        record = _store_upload(response, name, picture)
+        written.append((record.file.storage, record.file.name))
+        answers[name]["upload"] = str(record.uuid)
+    _seal_answers(response, answers)
+    response.save(update_fields=["answers", "key_id", "status", "started_at", "finished_at", "updated_at"])
+    for upload in stale:
+        transaction.on_commit(lambda name=upload.file.name, storage=upload.file.storage: storage.delete(name))
+        upload.delete()
+    return response
+
+
 def response_save(*, response_id, organization, cleaned_data, questions, finish=False):
     """Save the answers of one step (`questions`, cleaned by their form) and, with `finish`, send it in.
 
     The row is locked while its answers are opened, merged and sealed again, so two tabs (or a key
     rotation running meanwhile) never lose each other's writes. A finished questionnaire is read only.
-    Raises ValidationError with nothing written.
+    Raises ValidationError with nothing written (no row, no file).
     """
     step_names = {q["clean_name"] for q in answer_fields(questions)}
-    uploads_replaced = []
-    with transaction.atomic():
-        response = (QuestionnaireResponse.objects.with_scopes_disabled().select_for_update()
-                    .get(pk=response_id, organization=organization))
-        if response.status == ResponseStatus.FINISHED:
-            raise ValidationError(_("You already sent this questionnaire; it can no longer be changed."))
-        known = {q["clean_name"] for q in answer_fields(response.questions)}
-        if not step_names <= known:
-            raise ValidationError(_("These questions are not part of this questionnaire."))
-        answers = answers_open(response)
-        for name in step_names:
-            if name not in cleaned_data:
-                continue
-            value = cleaned_data[name]
-            if getattr(value, "image_content_type", None):
-                old = answers.get(name)
-                record = _store_upload(response, name, value)
-                if isinstance(old, dict) and old.get("upload"):
-                    uploads_replaced.append(old["upload"])
-                answers[name] = {"upload": str(record.uuid), "name": value.name[:200],
-                                 "content_type": record.content_type}
-            elif value is None and isinstance(answers.get(name), dict):
-                continue  # an empty file input keeps the picture sent earlier
-            else:
-                answers[name] = _json_value(value)
-        now = timezone.now()
-        if finish:
-            missing = missing_required(response, answers)
-            if missing:
-                raise ValidationError(
-                    _("Some required questions have no answer yet: %(questions)s.")
-                    % {"questions": "; ".join(q["label"] for q in missing)}
-                )
-            response.status = ResponseStatus.FINISHED
-            response.finished_at = now
-        elif response.status == ResponseStatus.NEW:
-            response.status = ResponseStatus.STARTED
-        response.started_at = response.started_at or now
-        _seal_answers(response, answers)
-        response.save(update_fields=["answers", "key_id", "status", "started_at", "finished_at", "updated_at"])
-        if uploads_replaced:
-            stale = list(ResponseUpload.objects.with_scopes_disabled().filter(
-                response=response, uuid__in=uploads_replaced))
-            for upload in stale:
-                transaction.on_commit(lambda name=upload.file.name, storage=upload.file.storage: storage.delete(name))
-                upload.delete()
+    written = []  # sealed files stored by this call: removed again if it fails, so nothing is left behind
+    try:
+        with transaction.atomic():
+            response = _answers_merge(response_id, organization, cleaned_data, step_names, finish, written)
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
     return response
 
 
 # --- key rotation -----------------------------------------------------------------------------
 
 def response_reseal(response_id):
-    """Seal one response's answers (and its uploads) under the newest key. True when something changed."""
+    """Seal one response's answers (and its uploads) under the newest key. True when something changed.
+
+    The old files go only after the commit; the new ones go again if the transaction fails."""
     newest = crypto.newest_key_id()
     changed = False
-    with transaction.atomic():
-        response = QuestionnaireResponse.objects.with_scopes_disabled().select_for_update().get(pk=response_id)
-        if response.answers is not None and response.key_id != newest:
-            _seal_answers(response, answers_open(response))
-            response.save(update_fields=["answers", "key_id"])
-            changed = True
-        for upload in ResponseUpload.objects.with_scopes_disabled().filter(response=response).exclude(key_id=newest):
-            data = upload_open(upload)
-            old_name = upload.file.name
-            upload.file.save("upload.bin", ContentFile(crypto.seal(data, context=upload.seal_context)), save=False)
-            upload.key_id = newest
-            upload.save(update_fields=["file", "key_id"])
-            transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
-            changed = True
+    written = []
+    try:
+        with transaction.atomic():
+            response = QuestionnaireResponse.objects.with_scopes_disabled().select_for_update().get(pk=response_id)
+            if response.answers is not None and response.key_id != newest:
+                _seal_answers(response, answers_open(response))
+                response.save(update_fields=["answers", "key_id"])
+                changed = True
+            uploads = (ResponseUpload.objects.with_scopes_disabled().filter(response=response)
+                       .exclude(key_id=newest).select_related("response"))
+            for upload in uploads:
+                data = upload_open(upload)
+                old_name = upload.file.name
+                upload.file.save("upload.bin", ContentFile(crypto.seal(data, context=upload.seal_context)),
+                                 save=False)
+                written.append((upload.file.storage, upload.file.name))
+                upload.key_id = newest
+                upload.save(update_fields=["file", "key_id"])
+                transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
+                changed = True
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
     return changed
 
 

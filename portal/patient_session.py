@@ -45,8 +45,12 @@ def sign_in(request, client_ids, access_code=None):
 
 
 def sign_out(request, reason=ENDED_LOGOUT):
+    from consult.views import SESSION_DISCLAIMER, SESSION_PARTICIPANT, SESSION_TOKEN
+
     had = request.session.pop(KEY, None) is not None
-    request.session.pop(PENDING, None)
+    # The waiting room the portal opened for this patient ends too (a shared device is not left open).
+    for key in (PENDING, SESSION_PARTICIPANT, SESSION_TOKEN, SESSION_DISCLAIMER):
+        request.session.pop(key, None)
     if had:
         request.session.cycle_key()
         request.session[ENDED] = reason

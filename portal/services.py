@@ -5,13 +5,15 @@ token as its SHA-256. Emails go out after the transaction commits. Callers check
 use orgs.policy); functions here validate their input before they write.
 """
 
+import base64
 import hashlib
 import hmac
 import io
 import logging
 import secrets
+import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import segno
 from django.core.exceptions import ValidationError
@@ -24,6 +26,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from consult.models import Client
+from formbuilder import crypto
 from orgs.logo import data_uri, logo_data_uri
 
 from . import throttle
@@ -38,6 +41,9 @@ WINDOW_SECONDS = 15 * 60
 PIN_REQUESTS_PER_CLIENT = 3
 PIN_REQUESTS_PER_ADDRESS = 10
 PIN_TRIES_PER_ADDRESS = 20
+# Wrong codes for one client, over all their PINs, before sign-in pauses for a day: five tries per PIN and
+# three PINs per quarter hour would otherwise allow ~1,400 guesses a day at one patient's portal.
+PIN_WRONG_TRIES_PER_DAY = 10
 
 SCOPE_CLIENT = "client"  # the PIN opens the one client a portal link named
 SCOPE_EMAIL = "email"  # the PIN opens every client record of the organisation with that email address
@@ -100,6 +106,32 @@ def pin_email_send(*, client, pin, with_link=False):
     )
 
 
+def _pin_context(client_id):
+    return f"portal-pin:{client_id}".encode()
+
+
+def pin_email_queue(*, client, pin, with_link=False):
+    """Email the PIN from the task worker after the commit, so that a visitor's request does the same
+    work, as fast, whether or not their details matched (no mail-server delay or failure tells them).
+    The PIN waits in the queue sealed (formbuilder/crypto.py), never in clear."""
+    sealed = base64.b64encode(crypto.seal(pin.encode(), context=_pin_context(client.pk))).decode()
+    transaction.on_commit(lambda: _queue("portal.tasks.pin_email", client.pk, sealed, with_link))
+
+
+def _queue(task, *args):
+    from django_q.tasks import async_task
+
+    async_task(task, *args, task_name=task.rsplit(".", 1)[-1])
+
+
+def pin_email_deliver(*, client_id, sealed_pin, with_link=False):
+    client = Client.objects.with_scopes_disabled().select_related("organization").filter(pk=client_id).first()
+    if client is None or not client.email:
+        return
+    pin = crypto.unseal(base64.b64decode(sealed_pin), context=_pin_context(client_id)).decode()
+    pin_email_send(client=client, pin=pin, with_link=with_link)
+
+
 def _normal_email(value):
     return (value or "").strip().casefold()
 
@@ -144,10 +176,37 @@ def pin_request(*, organization, address, hint_client_id=None, email="", date_of
                              window_seconds=WINDOW_SECONDS)
         if until is not None:
             raise ThrottledError(until)
+        paused_until = sign_in_paused_until(client)
+        if paused_until is not None:
+            # The same answer as always; the client (not the visitor) is told why no code came.
+            logger.warning("Portal sign-in of client %s paused after repeated wrong codes", client.pk)
+            transaction.on_commit(lambda: _queue("portal.tasks.sign_in_paused_email", client.pk,
+                                                 paused_until.isoformat()))
+            return client, scope
         with transaction.atomic():
             pin = pin_issue(client=client)
-            transaction.on_commit(lambda: pin_email_send(client=client, pin=pin))
+            pin_email_queue(client=client, pin=pin)
     return client, scope
+
+
+def sign_in_paused_until(client):
+    """When too many wrong codes were typed for `client` in the last day: until when sign-in pauses."""
+    since = timezone.now() - timedelta(days=1)
+    pins = PortalPin.objects.with_scopes_disabled().filter(client=client, created_at__gte=since, attempts__gt=0)
+    wrong = sum(pins.values_list("attempts", flat=True))
+    if wrong < PIN_WRONG_TRIES_PER_DAY:
+        return None
+    return pins.order_by("created_at").first().created_at + timedelta(days=1)
+
+
+def sign_in_paused_email(*, client_id, until):
+    client = Client.objects.with_scopes_disabled().select_related("organization").filter(pk=client_id).first()
+    if client is None or not client.email:
+        return
+    organization = client.organization
+    _send(client=client, template="paused",
+          subject=lambda: _("Signing in to %(organisation)s is paused") % {"organisation": organization.name},
+          context={"until": datetime.fromisoformat(until).astimezone(zoneinfo.ZoneInfo(organization.time_zone))})
 
 
 def clients_opened_by(client, scope):
@@ -201,7 +260,7 @@ def staff_pin_send(*, member, client, request=None):
         pin = pin_issue(client=client, sent_by=member.user)
         audit_record(organization=client.organization, actor=member.user, action="portal.pin_sent", target=client,
                      request=request)
-        transaction.on_commit(lambda: pin_email_send(client=client, pin=pin, with_link=True))
+        pin_email_queue(client=client, pin=pin, with_link=True)
 
 
 # --- QR access codes ---------------------------------------------------------------------------------
@@ -317,11 +376,13 @@ def access_code_revoke(*, member, code, request=None):
     return code
 
 
-def access_code_open(organization, token):
-    """The access code a scanned token names (any state), or None. Marks a valid one as used."""
-    code = (AccessCode.objects.with_scopes_disabled().filter(organization=organization, token_hash=token_hash(token))
+def access_code_find(organization, token):
+    """The access code a scanned token names (any state), or None."""
+    return (AccessCode.objects.with_scopes_disabled().filter(organization=organization, token_hash=token_hash(token))
             .select_related("client").first())
-    if code is not None and code.is_valid and not code.client.is_external:
-        code.last_used_at = timezone.now()
-        code.save(update_fields=["last_used_at"])
-    return code
+
+
+def access_code_use(code):
+    """The client confirmed on their phone: the code signs them in now (it was checked valid)."""
+    code.last_used_at = timezone.now()
+    code.save(update_fields=["last_used_at"])

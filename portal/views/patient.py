@@ -225,15 +225,23 @@ def sign_out(request):
 @never_cache
 @organization_required
 def qr(request, token):
-    """A scanned QR code: signs its client in when it is valid; otherwise a page that says why."""
-    access_code = services.access_code_open(request.organization, token)
+    """A scanned QR code: a page that signs its client in with one tap (a POST), or says why it cannot.
+
+    Opening the address changes nothing: a mail program's link checker does not use the code up, and a
+    link to someone's code sent to a signed-in employee cannot sign them out or into that patient."""
+    access_code = services.access_code_find(request.organization, token)
     if access_code is None or not request.organization.client_app_enabled:
         return render(request, "patient/qr_invalid.html", {"reason": "unknown"}, status=404)
     if not access_code.is_valid or access_code.client.is_external:
         reason = "revoked" if access_code.revoked_at else "expired"
         return render(request, "patient/qr_invalid.html", {"reason": reason}, status=410)
-    patient_session.sign_in(request, [access_code.client_id], access_code=access_code)
-    return redirect("patient:home")
+    if request.user.is_authenticated:
+        return render(request, "patient/qr_confirm.html", {"staff_signed_in": True}, status=409)
+    if request.method == "POST":
+        services.access_code_use(access_code)
+        patient_session.sign_in(request, [access_code.client_id], access_code=access_code)
+        return redirect("patient:home")
+    return render(request, "patient/qr_confirm.html", {"staff_signed_in": False})
 
 
 # --- signed in ---------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from consult import links
 from consult.models import AppointmentParticipant
-from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN
+from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted, link_state
 from formbuilder.forms import answer_fields, form_class_for, questionnaire_steps
 from formbuilder.selectors import get_response_for_patient
 from formbuilder.services import answers_open, response_save
@@ -28,15 +29,22 @@ from .. import patient_session
 
 
 def _waiting_room_participant(request):
-    """The participant of this browser's waiting-room session, when questionnaires may be filled there."""
-    if not request.organization.questionnaire_in_waiting_room:
+    """The participant of this browser's waiting-room session, when questionnaires may be filled there.
+
+    Only while their link lets them into the waiting room (window open, not cancelled, disclaimer
+    accepted): outside it, the appointment link is no key to the answers; the portal asks for a PIN."""
+    organization = request.organization
+    if not organization.questionnaire_in_waiting_room:
         return None
     participant_id = request.session.get(SESSION_PARTICIPANT)
     if not participant_id:
         return None
-    participant = AppointmentParticipant.objects.filter(pk=participant_id).first()
+    participant = AppointmentParticipant.objects.select_related("appointment").filter(pk=participant_id).first()
     if participant is None or participant.person_id is None \
             or request.session.get(SESSION_TOKEN) != participant.token_hash:
+        return None
+    if link_state(participant.appointment, organization) != links.Window.OPEN \
+            or not disclaimer_accepted(request.session, participant, organization):
         return None
     return participant
 
@@ -61,8 +69,8 @@ def response_access(view):
                     return JsonResponse({"saved": False, "reason": "signed_out"}, status=403)
                 return redirect("patient:home")
             response = get_response_for_patient([participant.person_id], response_id)
-            if response.appointment_id != participant.appointment_id:
-                raise Http404
+            if response.appointment_id != participant.appointment_id or response.is_finished:
+                raise Http404  # sent answers are read back only after signing in with a PIN
             request.from_waiting_room = True
         request.questionnaire_response = response
         return view(request, *args, **kwargs)

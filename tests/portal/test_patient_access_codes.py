@@ -114,7 +114,13 @@ def test_scanning_signs_in_and_revoking_ends_it(app_on, alpha):
     client = make_client(alpha)
     new = _new_code(alpha, client)
     phone = host_client(alpha)
-    response = phone.get(f"/patient/qr/{new.token}/")
+    page = phone.get(f"/patient/qr/{new.token}/")
+    assert page.status_code == 200 and "Open my patient portal" in page.content.decode()
+    with scopes_disabled():
+        new.code.refresh_from_db()
+    assert new.code.last_used_at is None  # opening the address (a link checker, say) uses nothing
+    assert "Sign in to your patient portal" in phone.get("/patient/").content.decode()
+    response = phone.post(f"/patient/qr/{new.token}/")
     assert response["Location"] == "/patient/"
     assert "Your patient portal" in phone.get("/patient/").content.decode()
     with scopes_disabled():
@@ -136,13 +142,15 @@ def test_an_expired_code_is_refused(app_on, alpha):
     new = _new_code(alpha, client)
     phone = host_client(alpha)
     assert new.code.expires_at > timezone.now() + timedelta(days=alpha.access_code_days - 1)
-    phone.get(f"/patient/qr/{new.token}/")
+    phone.post(f"/patient/qr/{new.token}/")
     with scopes_disabled():  # a code near its end: the session it opened ends with it, before any idle timeout
         AccessCode.objects.filter(pk=new.code.pk).update(expires_at=timezone.now() + timedelta(minutes=5))
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         assert "the QR code you used has been revoked or has expired" in phone.get("/patient/").content.decode()
         response = host_client(alpha).get(f"/patient/qr/{new.token}/")
+        refused = host_client(alpha).post(f"/patient/qr/{new.token}/")
     assert response.status_code == 410 and "This QR code has expired" in response.content.decode()
+    assert refused.status_code == 410 and "patient_portal" not in refused.client.session.keys()
 
 
 def test_unknown_and_foreign_codes(app_on, alpha, beta):
@@ -215,3 +223,18 @@ def test_the_qr_letter_is_one_a4_page(alpha, language):
     document = HTML(string=html).render()
     assert len(document.pages) == 1
     assert round(document.pages[0].width * 25.4 / 96) == 210  # A4, in millimetres
+
+
+def test_a_qr_link_opened_by_signed_in_staff_changes_nothing(app_on, alpha):
+    """Someone sends an employee a link to their own QR code: the employee stays signed in, no patient session."""
+    client = make_client(alpha)
+    new = _new_code(alpha, client)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    for method in (staff.get, staff.post):
+        response = method(f"/patient/qr/{new.token}/")
+        assert response.status_code == 409 and "signed in to the staff portal" in response.content.decode()
+    assert staff.get("/portal/").status_code == 200
+    assert "patient_portal" not in staff.session.keys()
+    with scopes_disabled():
+        new.code.refresh_from_db()
+    assert new.code.last_used_at is None
