@@ -66,3 +66,16 @@ def plan_usage(organization):
             min(100, round(100 * departments / organization.max_departments)) if organization.max_departments else None
         ),
     }
+
+
+def member_capacity(member):
+    """The capacity an employee acts in, for the audit log: role and departments, or platform support."""
+    from django.utils.translation import gettext as _
+
+    if member.pk is None or getattr(member, "is_platform_staff", False):
+        return _("Platform support (remote support)")
+    role = str(member.get_role_display())
+    names = list(Department.objects.with_scopes_disabled()
+                 .filter(organization_id=member.organization_id, pk__in=policy.member_department_ids(member))
+                 .order_by("name").values_list("name", flat=True))
+    return f"{role}, {', '.join(names)}" if names else role

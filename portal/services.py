@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from consult.models import Client
 from formbuilder import crypto
 from orgs.logo import data_uri, logo_data_uri
+from orgs.selectors import member_capacity
 
 from . import throttle
 from .models import PIN_MAX_ATTEMPTS, AccessCode, AccessCodeDelivery, PortalPin
@@ -259,7 +260,7 @@ def staff_pin_send(*, member, client, request=None):
     with transaction.atomic():
         pin = pin_issue(client=client, sent_by=member.user)
         audit_record(organization=client.organization, actor=member.user, action="portal.pin_sent", target=client,
-                     request=request)
+                     subject=client.display_name, acting_for=member_capacity(member), request=request)
         pin_email_queue(client=client, pin=pin, with_link=True)
 
 
@@ -316,7 +317,8 @@ def access_code_create(*, member, client, delivery, request=None):
             created_by=member.user, expires_at=timezone.now() + timedelta(days=organization.access_code_days or 30),
         )
         audit_record(organization=organization, actor=member.user, action="portal.qr_created", target=code,
-                     changes={"delivery": delivery}, request=request)
+                     changes={"delivery": [None, delivery]}, subject=client.display_name,
+                     acting_for=member_capacity(member), request=request)
     return NewAccessCode(code=code, token=token, url=access_code_url(organization, token))
 
 

@@ -213,11 +213,14 @@ class QuestionnaireViewSet(OrganizationViewSetMixin, ModelViewSet):
 
 # --- who read which answers (F-FORM-7) -----------------------------------------------------------
 
-ANSWER_ACTIONS = [(action, label) for action, label in AUDIT_ACTIONS.items() if action.startswith("answers.")]
+# Reads of answers, and what lets a client read them without staff: a portal PIN or QR code that an
+# employee sent (a printed QR letter in the wrong hands opens the portal).
+ACCESS_ACTIONS = [(action, label) for action, label in AUDIT_ACTIONS.items()
+                  if action.startswith("answers.") or action in ("portal.pin_sent", "portal.qr_created")]
 
 
 class AccessLogFilterSet(AuditFilterSet):
-    action = django_filters.ChoiceFilter(label=gettext_lazy("Action"), choices=ANSWER_ACTIONS)
+    action = django_filters.ChoiceFilter(label=gettext_lazy("Action"), choices=ACCESS_ACTIONS)
 
     class Meta(AuditFilterSet.Meta):
         fields = ["actor_label", "action", "created_at"]
@@ -227,7 +230,8 @@ class AccessLogIndexView(OrgAdminOnly, generic.IndexView):
     page_title = gettext_lazy("Questionnaire access log")
 
     def get_base_queryset(self):
-        return org_selectors.audit_events_for(self.request.membership).filter(action__startswith="answers.")
+        actions = [action for action, _label in ACCESS_ACTIONS]
+        return org_selectors.audit_events_for(self.request.membership).filter(action__in=actions)
 
 
 class AccessLogViewSet(OrganizationViewSetMixin, ModelViewSet):

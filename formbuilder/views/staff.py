@@ -21,8 +21,7 @@ from consult import selectors as consult_selectors
 from consult.emails import questionnaire_request_on_commit
 from consult.forms import questionnaire_choices
 from formbuilder.models import Questionnaire
-from orgs import policy
-from orgs.models import Department
+from orgs.selectors import member_capacity
 from orgs.services import audit_record
 from portal.access import member_required
 
@@ -30,20 +29,9 @@ from .. import export, selectors, services
 from ..models import ResponseUpload
 
 
-def acting_for(member):
-    """The capacity a reader acts in, for the audit log: role and departments, or platform support."""
-    if member.pk is None or getattr(member, "is_platform_staff", False):
-        return _("Platform support (remote support)")
-    role = str(member.get_role_display())
-    names = list(Department.objects.with_scopes_disabled()
-                 .filter(organization_id=member.organization_id, pk__in=policy.member_department_ids(member))
-                 .order_by("name").values_list("name", flat=True))
-    return f"{role}, {', '.join(names)}" if names else role
-
-
 def _audit(request, response, action):
     audit_record(organization=request.organization, actor=request.user, action=action, target=response,
-                 subject=response.client.display_name, acting_for=acting_for(request.membership), request=request)
+                 subject=response.client.display_name, acting_for=member_capacity(request.membership), request=request)
 
 
 def _private(http_response):

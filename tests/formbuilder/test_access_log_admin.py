@@ -101,3 +101,17 @@ def test_employees_who_are_not_org_admins_cannot_read_it(alpha, log, person):
 def test_menu_item_is_there_for_org_admins(alpha, admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert URL in html and "Questionnaire access log" in html
+
+
+def test_access_codes_sent_by_staff_are_in_the_access_log_and_the_audit_log_reads_them(alpha, admin_client):
+    """A QR letter or emailed PIN lets whoever holds it read the client's answers: the log shows who made it."""
+    alpha.client_app_enabled = True
+    alpha.save()
+    client = make_client(alpha, last_name="Visser")
+    gp = signed_in_client(alpha.people["gp"].user, alpha)
+    assert gp.post(f"/portal/clients/{client.pk}/access/qr/letter/").status_code == 200
+    html = rows(admin_client, "?action=portal.qr_created")
+    assert "QR code made for a client" in html and "gp@alpha.test" in html
+    assert client.display_name in html and "Practitioner, General practice" in html
+    audit = admin_client.get("/admin/audit/")
+    assert audit.status_code == 200 and "letter" in audit.content.decode()
