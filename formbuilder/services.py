@@ -46,6 +46,8 @@ def responses_create(*, member, client, questionnaires, appointment=None):
         if questionnaire.organization_id != organization.pk:
             raise ValidationError({"questionnaires": _("Choose questionnaires of your own organisation.")})
         version = version_for_language(questionnaire, client.language)
+        if member is not None and not policy.can_send_questionnaire(member, version):
+            version = questionnaire  # the client's language version is for other departments: send the one chosen
         responses.append(QuestionnaireResponse.objects.with_scopes_disabled().create(
             organization=organization, questionnaire=version, title=version.title, intro=version.intro,
             language=version.language or client.language, questions=version.snapshot(), client=client,

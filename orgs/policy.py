@@ -231,9 +231,12 @@ def can_manage_email_texts(member):
 # --- questionnaires (F-FORM-2, F-FORM-6) --------------------------------------------------------
 
 def visible_questionnaires(member, queryset):
-    """Questionnaires `member` may send: those of their departments and those for every department."""
+    """Questionnaires `member` may send: those of their departments and those for every department.
+
+    A questionnaire's departments hold in every organisation, strictly segregated or not: they say who
+    sends it (a physiotherapy intake is not for the GPs); organisation admins may send any."""
     queryset = queryset.filter(organization_id=member.organization_id)
-    if sees_whole_organization(member):
+    if member.role == Role.ORG_ADMIN:
         return queryset
     return queryset.filter(Q(departments__isnull=True) | Q(departments__in=member_department_ids(member))).distinct()
 
@@ -241,7 +244,7 @@ def visible_questionnaires(member, queryset):
 def can_send_questionnaire(member, questionnaire):
     if member is None or not member.is_active or questionnaire.organization_id != member.organization_id:
         return False
-    if sees_whole_organization(member):
+    if member.role == Role.ORG_ADMIN:
         return True
     departments = set(questionnaire.departments.values_list("pk", flat=True))
     return not departments or bool(departments & member_department_ids(member))

@@ -346,10 +346,11 @@ def access_code_email(*, member, client, request=None):
 
 def access_code_letter(*, member, client, request=None):
     """A new QR code and the A4 letter (PDF bytes) that carries it."""
-    from weasyprint import HTML
+    from weasyprint import HTML, URLFetcher
 
     new = access_code_create(member=member, client=client, delivery=AccessCodeDelivery.LETTER, request=request)
-    return new, HTML(string=qr_letter_html(client, new.url, new.code.expires_at)).write_pdf()
+    fetcher = URLFetcher(allowed_protocols={"data"})  # the embedded logo and QR only; nothing from outside
+    return new, HTML(string=qr_letter_html(client, new.url, new.code.expires_at), url_fetcher=fetcher).write_pdf()
 
 
 def qr_letter_html(client, url, expires_at):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from consult import services
 from consult.models import Appointment, EmailDelivery, EmailKind
 from formbuilder.models import QuestionnaireResponse, ResponseStatus
+from formbuilder.services import questionnaires_send
 from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled
 from portal.patient_links import portal_link
@@ -350,3 +351,33 @@ def test_a_failed_questionnaire_email_is_recorded_and_reported(alpha, django_cap
     [report] = mail.outbox  # to the GP department's admin, with the client record to correct the address
     assert report.to == [alpha.people["deptadmin"].user.email]
     assert "anna@example.test" in report.body and f"/portal/clients/{client.pk}/" in report.body
+
+
+def test_a_questionnaires_departments_hold_without_strict_segregation_too(alpha):
+    """"Only these departments can send it" means that in every organisation; org admins send any."""
+    assert not alpha.strict_departments
+    physio_only = make_questionnaire(alpha, title="Back pain physio", language="en",
+                                     departments=[alpha.departments_by_name["physio"]])
+    everyone = make_questionnaire(alpha, title="Travel history", language="en")
+    gp_html = form_page(alpha, alpha.people["gp"])
+    assert "Travel history" in gp_html and "Back pain physio" not in gp_html
+    assert "Back pain physio" in form_page(alpha, alpha.people["physio"])
+    assert "Back pain physio" in form_page(alpha, alpha.people["admin"])
+    client = new_client(alpha)
+    with pytest.raises(ValidationError), scopes_disabled():
+        questionnaires_send(member=alpha.people["gp"], client=client, questionnaires=[physio_only, everyone])
+    with scopes_disabled():
+        assert not QuestionnaireResponse.objects.filter(client=client).exists()
+
+
+def test_the_language_version_of_another_department_is_not_sent(alpha):
+    """The GP's English intake has a Dutch sibling meant for physiotherapy only: the client gets the English one."""
+    english = make_questionnaire(alpha, title="Intake", language="en")
+    dutch = make_questionnaire(alpha, title="Intake (physio)", language="nl",
+                               departments=[alpha.departments_by_name["physio"]])
+    with scopes_disabled():
+        dutch.translation_key = english.translation_key
+        dutch.save()
+        [response] = questionnaires_send(member=alpha.people["gp"], client=new_client(alpha, language="nl"),
+                                         questionnaires=[english])
+    assert response.questionnaire_id == english.pk and response.title == "Intake"
