@@ -71,7 +71,7 @@ class Client(OrganizationOwned):
     groups = models.ManyToManyField(ParticipantGroup, verbose_name=_("groups"), blank=True, related_name="members")
     practitioners = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+",
-        help_text="Practitioners this client has (had) appointments with; 'own clients' for strict segregation.",
+        help_text=_("Practitioners this client has (had) appointments with; “own clients” for strict segregation."),
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.contrib.forms.models import AbstractFormField
@@ -98,9 +99,10 @@ class QuestionnaireField(AbstractFormField):
 
 
 class ResponseStatus(models.TextChoices):
-    NEW = "new", _("New")
-    STARTED = "started", _("Started")
-    FINISHED = "finished", _("Finished")
+    # Their own context: "Started" of a questionnaire is not "Started" of a consult (Spanish: iniciado/iniciada).
+    NEW = "new", pgettext_lazy("questionnaire status", "New")
+    STARTED = "started", pgettext_lazy("questionnaire status", "Started")
+    FINISHED = "finished", pgettext_lazy("questionnaire status", "Finished")
 
 
 class QuestionnaireResponse(models.Model):
