@@ -311,6 +311,8 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
         "wagtail": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},  # one INFO line per layout step of every PDF
+        "fontTools": {"level": "WARNING"},
     },
 }
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
