@@ -21,7 +21,7 @@ from formbuilder.services import answers_open
 from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, login
-from tests.portal.patient_helpers import make_client, make_questionnaire, send_questionnaire
+from tests.portal.patient_helpers import last_pin, make_client, make_questionnaire, send_questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -52,9 +52,9 @@ def assert_accessible(page, label):
     assert overflow <= 0, f"{label}: wider than the screen by {overflow}px"
 
 
-def phone_context(browser):
+def phone_context(browser, locale="en-GB"):
     # bypass_csp: axe is injected as an inline script, which the pages' Content-Security-Policy refuses.
-    context = browser.new_context(viewport=PHONE, locale="en-GB", bypass_csp=True, is_mobile=True,
+    context = browser.new_context(viewport=PHONE, locale=locale, bypass_csp=True, is_mobile=True,
                                   has_touch=True, service_workers="block")
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     return context
@@ -184,6 +184,36 @@ def test_the_sign_in_page_in_all_four_languages(browser, asgi_server, url_for, a
             expect(page.locator("html")).to_have_attribute("lang", language)
             expect(page.locator("form[action='/patient/sign-in/'] input[type=email]")).to_be_visible()
             assert_accessible(page, f"sign-in ({language})")
+    finally:
+        context.close()
+        asgi_server.wait_idle()
+
+
+@pytest.mark.parametrize("language, heading", [("nl", "Uw cliëntportaal"), ("de", "Ihr Patientenportal"),
+                                               ("es", "Su portal del paciente")])
+def test_the_signed_in_pages_in_every_language_on_a_phone(browser, asgi_server, url_for, alpha, language, heading):
+    """The browser's language picks the portal's; every page passes axe-core and fits 360 px."""
+    cache.clear()
+    client = make_client(alpha, language=language)
+    send_questionnaire(alpha, client, make_questionnaire(alpha, questions=QUESTIONS))
+    context = phone_context(browser, locale=language)
+    try:
+        page = context.new_page()
+        mail.outbox.clear()
+        page.goto(url_for("alpha", "/patient/"))
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        page.locator("input[type=email]").fill(client.email)
+        page.locator("form:has(input[type=email]) button[type=submit]").click()
+        page.wait_for_url("**/patient/code/")
+        assert_accessible(page, f"PIN page ({language})")
+        page.locator("input[name=pin]").fill(last_pin(client.email))
+        page.locator("form:has(input[name=pin]) button[type=submit]").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert_accessible(page, f"home ({language})")
+        page.locator("a[href*='/patient/questionnaires/']").first.click()
+        page.locator("button[value=next]").click()  # nothing answered: the error summary
+        expect(page.locator("[data-error-summary]")).to_be_focused()
+        assert_accessible(page, f"step with errors ({language})")
     finally:
         context.close()
         asgi_server.wait_idle()
