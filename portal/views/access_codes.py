@@ -28,30 +28,28 @@ def _back(client):
     return redirect(f"/portal/clients/{client.pk}/#remote-access")
 
 
-@member_required
-@require_POST
-def pin_send(request, client_id):
+def _send(request, client_id, send, done_message):
     client = _client(request, client_id)
     try:
-        services.staff_pin_send(member=request.membership, client=client, request=request)
+        send(member=request.membership, client=client, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("A portal link and PIN have been emailed to %(email)s.") % {"email": client.email})
+        messages.success(request, done_message % {"email": client.email})
     return _back(client)
+
+
+@member_required
+@require_POST
+def pin_send(request, client_id):
+    return _send(request, client_id, services.staff_pin_send,
+                 _("A portal link and PIN have been emailed to %(email)s."))
 
 
 @member_required
 @require_POST
 def qr_email(request, client_id):
-    client = _client(request, client_id)
-    try:
-        services.access_code_email(member=request.membership, client=client, request=request)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("A QR code has been emailed to %(email)s.") % {"email": client.email})
-    return _back(client)
+    return _send(request, client_id, services.access_code_email, _("A QR code has been emailed to %(email)s."))
 
 
 @never_cache

@@ -5,10 +5,10 @@ import re
 from django.core import mail
 
 from consult import services as consult_services
-from formbuilder.models import Questionnaire, QuestionnaireField
 from formbuilder.services import responses_create
 from orgs.scoping import scopes_disabled
 from tests.conftest import host_client
+from tests.formbuilder import factories
 
 
 def make_client(org, *, email="rosa@example.com", last_name="Verhoeven", date_of_birth="1980-04-05", language="en",
@@ -33,12 +33,7 @@ QUESTIONS = [
 
 
 def make_questionnaire(org, title="Medical history", questions=QUESTIONS):
-    with scopes_disabled():
-        questionnaire = Questionnaire.objects.create(organization=org, title=title, language="en")
-        for index, (kind, label, required, choices) in enumerate(questions):
-            QuestionnaireField.objects.create(questionnaire=questionnaire, sort_order=index, field_type=kind,
-                                              label=label, required=required, choices=choices)
-    return questionnaire
+    return factories.make_questionnaire(org, title=title, questions=questions, language="en")
 
 
 def send_questionnaire(org, client, questionnaire=None, appointment=None):

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from orgs.models import AuditEvent
@@ -20,13 +19,6 @@ from tests.conftest import host_client, signed_in_client
 from tests.portal.patient_helpers import last_pin, make_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

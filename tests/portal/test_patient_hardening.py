@@ -48,13 +48,6 @@ from tests.portal.patient_helpers import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def soon_appointment(org, client):
     with scopes_disabled():
         return consult_services.appointment_create(

@@ -4,7 +4,6 @@ one, autosave of what is valid, required answers before sending, read-only after
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from consult import links
@@ -17,13 +16,6 @@ from tests.conftest import host_client
 from tests.portal.patient_helpers import make_client, send_questionnaire, signed_in_patient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _reload(response):

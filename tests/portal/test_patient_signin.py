@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from orgs.scoping import scopes_disabled
@@ -18,13 +17,6 @@ from tests.conftest import host_client, signed_in_client
 from tests.portal.patient_helpers import last_pin, make_client, request_pin, signed_in_patient
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _page_text(response):
