@@ -278,7 +278,7 @@ def qr_svg(url):
     """The QR code as a standalone SVG document (text), scalable and crisp on paper."""
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=6, border=4, dark="#000000", light="#ffffff",
-                                    title="QR code")
+                                    title=_("QR code"))
     return buffer.getvalue().decode()
 
 

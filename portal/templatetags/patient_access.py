@@ -15,7 +15,9 @@ def client_access_codes(context, client):
     if organization is None or client.is_external:
         return ""
     codes = list(AccessCode.objects.filter(client=client).select_related("created_by", "revoked_by")[:50])
+    from portal.patient_links import portal_link
+
     return render_to_string("portal/clients/_access_codes.html", {
-        "client": client, "codes": codes, "organization": organization,
+        "client": client, "codes": codes, "organization": organization, "portal_link": portal_link(client),
         "membership": getattr(request, "membership", None),
     }, request=request)

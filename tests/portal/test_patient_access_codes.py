@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from orgs.models import AuditEvent
+from orgs.models import AuditEvent, Organization
 from orgs.scoping import scopes_disabled
 from portal import services
 from portal.models import AccessCode, AccessCodeDelivery, PortalPin
+from portal.patient_links import portal_link
 from tests.conftest import host_client, signed_in_client
 from tests.portal.patient_helpers import last_pin, make_client
 
@@ -230,3 +232,40 @@ def test_a_qr_link_opened_by_signed_in_staff_changes_nothing(app_on, alpha):
     with scopes_disabled():
         new.code.refresh_from_db()
     assert new.code.last_used_at is None
+
+
+def test_the_client_record_shows_the_personal_portal_link_also_with_the_client_app_off(alpha):
+    """Staff can hand the link over themselves (emails switched off); it opens that client's sign-in."""
+    client = make_client(alpha)
+    page = signed_in_client(alpha.people["gp"].user, alpha).get(f"/portal/clients/{client.pk}/").content.decode()
+    link = re.search(r'class="portal-link" type="text" readonly value="(http://alpha\.[^"]+)"', page).group(1)
+    assert link == portal_link(client)
+    patient = host_client(alpha)
+    assert patient.get("/" + link.split("/", 3)[3])["Location"] == "/patient/"
+    assert "Or your date of birth" in patient.get("/patient/").content.decode()  # the link named the client
+
+
+def test_the_organisations_own_periods_for_pins_and_qr_codes(app_on, alpha, django_capture_on_commit_callbacks):
+    alpha.portal_pin_minutes = 25
+    alpha.access_code_days = 7
+    alpha.save()
+    client = make_client(alpha)
+    new = _new_code(alpha, client)
+    assert timedelta(days=6, hours=23) < new.code.expires_at - timezone.now() <= timedelta(days=7)
+    staff = signed_in_client(alpha.people["gp"].user, alpha)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(f"/portal/clients/{client.pk}/access/pin/")
+    with scopes_disabled():
+        pin = PortalPin.objects.get(client=client)
+    assert timedelta(minutes=24) < pin.expires_at - timezone.now() <= timedelta(minutes=25)
+    assert "valid for 25 minutes" in mail.outbox[-1].body
+    # At most 30 minutes, whatever reaches the database: the settings form refuses more, and so does the code.
+    alpha.portal_pin_minutes = 45
+    with pytest.raises(ValidationError):
+        alpha.full_clean()
+    Organization.objects.filter(pk=alpha.pk).update(portal_pin_minutes=45)
+    client.organization.refresh_from_db()
+    with scopes_disabled():
+        services.pin_issue(client=client)
+        newest = PortalPin.objects.filter(client=client).order_by("-created_at", "-id").first()
+    assert newest.expires_at - timezone.now() <= timedelta(minutes=30)
