@@ -16,10 +16,13 @@ from django.core import mail
 from django.core.cache import cache
 from playwright.sync_api import expect
 
-from formbuilder.models import ResponseStatus
+from formbuilder.forms import questionnaire_steps
+from formbuilder.models import Questionnaire, ResponseStatus
 from formbuilder.services import answers_open
 from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled
+from portal.models import AccessCodeDelivery
+from portal.services import access_code_create
 from tests.browser.conftest import DEFAULT_TIMEOUT_MS, login
 from tests.portal.patient_helpers import last_pin, make_client, make_questionnaire, send_questionnaire
 
@@ -214,6 +217,42 @@ def test_the_signed_in_pages_in_every_language_on_a_phone(browser, asgi_server, 
         page.locator("button[value=next]").click()  # nothing answered: the error summary
         expect(page.locator("[data-error-summary]")).to_be_focused()
         assert_accessible(page, f"step with errors ({language})")
+    finally:
+        context.close()
+        asgi_server.wait_idle()
+
+
+def test_the_qr_pages_and_every_field_type_of_the_standard_anamnesis_on_a_phone(browser, asgi_server, url_for,
+                                                                                 alpha):
+    """The QR code's tap-to-open page, an unknown code's page, and the first steps of the real medical history
+    (dates, countries, numbers, emails, choices, a picture upload) pass axe-core and fit 360 px."""
+    cache.clear()
+    alpha.client_app_enabled = True
+    alpha.save()
+    client = make_client(alpha)
+    client.organization = alpha
+    with scopes_disabled():
+        anamnesis = Questionnaire.objects.get(organization=alpha, is_default=True, language="en")
+        types = {field.field_type for field in anamnesis.fields.all()}
+        code = access_code_create(member=alpha.people["gp"], client=client, delivery=AccessCodeDelivery.EMAIL)
+    assert {"date", "country", "number", "email", "multiselect", "dropdown", "image", "radio"} <= types
+    steps = len(questionnaire_steps(send_questionnaire(alpha, client, anamnesis).questions))
+    context = phone_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(url_for("alpha", "/patient/qr/not-a-code/"))
+        expect(page.get_by_role("heading", level=1)).to_have_text("This QR code does not work")
+        assert_accessible(page, "unknown QR code")
+        page.goto(url_for("alpha", "/" + code.url.split("/", 3)[3]))
+        assert_accessible(page, "QR code: tap to open")
+        page.get_by_role("button", name="Open my patient portal").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your patient portal")
+        page.get_by_role("link", name="Medical history").click()
+        address = page.url.split("?")[0]
+        for step in range(1, steps + 1):
+            page.goto(f"{address}?step={step}")
+            expect(page.get_by_text(f"Step {step} of {steps}")).to_be_visible()
+            assert_accessible(page, f"anamnesis step {step}")
     finally:
         context.close()
         asgi_server.wait_idle()
