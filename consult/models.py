@@ -14,22 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orgs.scoping import OrgScopedManager
+from orgs.models import OrganizationOwned
 
 from .private_storage import storages_private
 from .slots import validate_rrule
-
-
-class OrganizationOwned(models.Model):
-    """Every row of this app belongs to an organisation and is read through the scoped manager."""
-
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
-
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
-
-    class Meta:
-        abstract = True
 
 
 class ParticipantGroup(OrganizationOwned):

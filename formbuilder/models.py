@@ -17,7 +17,7 @@ from modelcluster.models import ClusterableModel
 from wagtail.contrib.forms.models import AbstractFormField
 
 from consult.private_storage import storages_private
-from orgs.scoping import OrgScopedManager
+from orgs.models import OrganizationOwned
 
 # Display-only types show text to the client and store nothing.
 DISPLAY_ONLY_TYPES = ("title", "paragraph")
@@ -40,8 +40,7 @@ FIELD_TYPES = (
 CHOICE_TYPES = ("multiselect", "dropdown", "checkboxes", "radio")
 
 
-class Questionnaire(ClusterableModel):
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+class Questionnaire(OrganizationOwned, ClusterableModel):
     title = models.CharField(_("title"), max_length=200)
     intro = models.TextField(_("introduction"), blank=True,
                              help_text=_("Shown to the client above the questions."))
@@ -58,9 +57,6 @@ class Questionnaire(ClusterableModel):
     is_default = models.BooleanField(_("standard questionnaire"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("questionnaire")
@@ -105,10 +101,9 @@ class ResponseStatus(models.TextChoices):
     FINISHED = "finished", pgettext_lazy("questionnaire status", "Finished")
 
 
-class QuestionnaireResponse(models.Model):
+class QuestionnaireResponse(OrganizationOwned):
     """One client's questionnaire: its status, the questions it was sent with, and the sealed answers."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     questionnaire = models.ForeignKey(Questionnaire, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="responses")
@@ -129,9 +124,6 @@ class QuestionnaireResponse(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         verbose_name = _("questionnaire answers")
@@ -163,10 +155,9 @@ def upload_path(instance, filename):
     return f"questionnaires/{instance.organization_id}/{uuid.uuid4().hex}.bin"
 
 
-class ResponseUpload(models.Model):
+class ResponseUpload(OrganizationOwned):
     """An image a client uploaded for a question; the file on disk is sealed like the answers."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     response = models.ForeignKey(QuestionnaireResponse, on_delete=models.CASCADE, related_name="uploads")
     field_name = models.CharField(max_length=255)
@@ -175,9 +166,6 @@ class ResponseUpload(models.Model):
     file = models.FileField(upload_to=upload_path, storage=storages_private, max_length=200)
     key_id = models.CharField(max_length=32, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OrgScopedManager()
-    wagtail_reference_index_ignore = True
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -431,6 +431,19 @@ class Membership(models.Model):
         return self.role == Role.DEPARTMENT_ADMIN
 
 
+class OrganizationOwned(models.Model):
+    """The base of every domain row: it belongs to an organisation and is read through the scoped manager
+    (a query outside an organisation scope raises)."""
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+
+    objects = OrgScopedManager()
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        abstract = True
+
+
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The audit log is append-only.")

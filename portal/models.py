@@ -10,13 +10,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orgs.scoping import OrgScopedManager
+from orgs.models import OrganizationOwned
 
 PIN_MAX_ATTEMPTS = 5
 
 
-class PortalPin(models.Model):
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
+class PortalPin(OrganizationOwned):
     client = models.ForeignKey("consult.Client", on_delete=models.CASCADE, related_name="portal_pins")
     pin_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
@@ -26,8 +25,6 @@ class PortalPin(models.Model):
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OrgScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -47,10 +44,9 @@ class AccessCodeDelivery(models.TextChoices):
     LETTER = "letter", _("as a letter")
 
 
-class AccessCode(models.Model):
+class AccessCode(OrganizationOwned):
     """A QR code that signs a client's phone in to the portal (the client app)."""
 
-    organization = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="+")
     client = models.ForeignKey("consult.Client", on_delete=models.CASCADE, related_name="access_codes")
     token_hash = models.CharField(max_length=64, unique=True)
     delivery = models.CharField(_("sent"), max_length=10, choices=AccessCodeDelivery.choices)
@@ -62,8 +58,6 @@ class AccessCode(models.Model):
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-
-    objects = OrgScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
