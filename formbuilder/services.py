@@ -7,6 +7,7 @@ sealed files referenced from it. Nothing here writes clear text to the database 
 import datetime
 import decimal
 import json
+from contextlib import contextmanager
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -126,6 +127,19 @@ def missing_required(response, answers):
             if q["required"] and answers.get(q["clean_name"]) in (None, "", [], False)]
 
 
+@contextmanager
+def _files_removed_on_failure():
+    """Collects (storage, name) of the sealed files a write stores; if the write fails, its rows roll back
+    and these files are deleted, so nothing is left behind on disk either."""
+    written = []
+    try:
+        yield written
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
+
+
 def _answers_merge(response_id, organization, cleaned_data, step_names, finish, written):
     response = (QuestionnaireResponse.objects.with_scopes_disabled().select_for_update()
                 .get(pk=response_id, organization=organization))
@@ -182,15 +196,8 @@ def response_save(*, response_id, organization, cleaned_data, questions, finish=
     Raises ValidationError with nothing written (no row, no file).
     """
     step_names = {q["clean_name"] for q in answer_fields(questions)}
-    written = []  # sealed files stored by this call: removed again if it fails, so nothing is left behind
-    try:
-        with transaction.atomic():
-            response = _answers_merge(response_id, organization, cleaned_data, step_names, finish, written)
-    except BaseException:
-        for storage, name in written:
-            storage.delete(name)
-        raise
-    return response
+    with _files_removed_on_failure() as written, transaction.atomic():
+        return _answers_merge(response_id, organization, cleaned_data, step_names, finish, written)
 
 
 # --- key rotation -----------------------------------------------------------------------------
@@ -201,30 +208,23 @@ def response_reseal(response_id):
     The old files go only after the commit; the new ones go again if the transaction fails."""
     newest = crypto.newest_key_id()
     changed = False
-    written = []
-    try:
-        with transaction.atomic():
-            response = QuestionnaireResponse.objects.with_scopes_disabled().select_for_update().get(pk=response_id)
-            if response.answers is not None and response.key_id != newest:
-                _seal_answers(response, answers_open(response))
-                response.save(update_fields=["answers", "key_id"])
-                changed = True
-            uploads = (ResponseUpload.objects.with_scopes_disabled().filter(response=response)
-                       .exclude(key_id=newest).select_related("response"))
-            for upload in uploads:
-                data = upload_open(upload)
-                old_name = upload.file.name
-                upload.file.save("upload.bin", ContentFile(crypto.seal(data, context=upload.seal_context)),
-                                 save=False)
-                written.append((upload.file.storage, upload.file.name))
-                upload.key_id = newest
-                upload.save(update_fields=["file", "key_id"])
-                transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
-                changed = True
-    except BaseException:
-        for storage, name in written:
-            storage.delete(name)
-        raise
+    with _files_removed_on_failure() as written, transaction.atomic():
+        response = QuestionnaireResponse.objects.with_scopes_disabled().select_for_update().get(pk=response_id)
+        if response.answers is not None and response.key_id != newest:
+            _seal_answers(response, answers_open(response))
+            response.save(update_fields=["answers", "key_id"])
+            changed = True
+        uploads = (ResponseUpload.objects.with_scopes_disabled().filter(response=response)
+                   .exclude(key_id=newest).select_related("response"))
+        for upload in uploads:
+            data = upload_open(upload)
+            old_name = upload.file.name
+            upload.file.save("upload.bin", ContentFile(crypto.seal(data, context=upload.seal_context)), save=False)
+            written.append((upload.file.storage, upload.file.name))
+            upload.key_id = newest
+            upload.save(update_fields=["file", "key_id"])
+            transaction.on_commit(lambda name=old_name, storage=upload.file.storage: storage.delete(name))
+            changed = True
     return changed
 
 

@@ -39,9 +39,12 @@ def _private(http_response):
     return http_response
 
 
-def _file_name(response, extension):
+def _download(response, content, content_type, extension):
+    """An attachment named after the questionnaire and client, never cached."""
     stem = slugify(f"{response.title} {response.client.display_name}")[:80] or "answers"
-    return f"{stem}.{extension}"
+    download = HttpResponse(content, content_type=content_type)
+    download["Content-Disposition"] = content_disposition_header(True, f"{stem}.{extension}")
+    return _private(download)
 
 
 @member_required
@@ -63,9 +66,7 @@ def answers_pdf(request, response_id):
     response = selectors.get_response_for(request.membership, response_id)
     pdf = export.as_pdf(response, services.answers_open(response))
     _audit(request, response, "answers.pdf")
-    download = HttpResponse(pdf, content_type="application/pdf")
-    download["Content-Disposition"] = content_disposition_header(True, _file_name(response, "pdf"))
-    return _private(download)
+    return _download(response, pdf, "application/pdf", "pdf")
 
 
 @member_required
@@ -73,9 +74,7 @@ def answers_text(request, response_id):
     response = selectors.get_response_for(request.membership, response_id)
     text = export.as_text(response, services.answers_open(response))
     _audit(request, response, "answers.text")
-    download = HttpResponse(text.encode("utf-8"), content_type="text/plain; charset=utf-8")
-    download["Content-Disposition"] = content_disposition_header(True, _file_name(response, "txt"))
-    return _private(download)
+    return _download(response, text.encode("utf-8"), "text/plain; charset=utf-8", "txt")
 
 
 @member_required
