@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 from consult.models import Client
 from formbuilder import crypto
 from orgs.logo import data_uri, logo_data_uri
+from orgs.models import Organization
+from orgs.scoping import organization_scope
 from orgs.selectors import member_capacity
 
 from . import throttle
@@ -116,7 +118,8 @@ def pin_email_queue(*, client, pin, with_link=False):
     work, as fast, whether or not their details matched (no mail-server delay or failure tells them).
     The PIN waits in the queue sealed (formbuilder/crypto.py), never in clear."""
     sealed = base64.b64encode(crypto.seal(pin.encode(), context=_pin_context(client.pk))).decode()
-    transaction.on_commit(lambda: _queue("portal.tasks.pin_email", client.pk, sealed, with_link))
+    transaction.on_commit(lambda: _queue("portal.tasks.pin_email", client.organization_id, client.pk, sealed,
+                                         with_link))
 
 
 def _queue(task, *args):
@@ -125,12 +128,23 @@ def _queue(task, *args):
     async_task(task, *args, task_name=task.rsplit(".", 1)[-1])
 
 
-def pin_email_deliver(*, client_id, sealed_pin, with_link=False):
-    client = Client.objects.with_scopes_disabled().select_related("organization").filter(pk=client_id).first()
-    if client is None or not client.email:
+def _queued_client(organization_id, client_id):
+    """The client a queued email is for, read inside its organisation's scope (None when gone)."""
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return None
+    with organization_scope(organization):
+        client = Client.objects.select_related("organization").filter(pk=client_id).first()
+    return client if client is not None and client.email else None
+
+
+def pin_email_deliver(*, organization_id, client_id, sealed_pin, with_link=False):
+    client = _queued_client(organization_id, client_id)
+    if client is None:
         return
     pin = crypto.unseal(base64.b64decode(sealed_pin), context=_pin_context(client_id)).decode()
-    pin_email_send(client=client, pin=pin, with_link=with_link)
+    with organization_scope(client.organization):
+        pin_email_send(client=client, pin=pin, with_link=with_link)
 
 
 def _normal_email(value):
@@ -181,7 +195,7 @@ def pin_request(*, organization, address, hint_client_id=None, email="", date_of
         if paused_until is not None:
             # The same answer as always; the client (not the visitor) is told why no code came.
             logger.warning("Portal sign-in of client %s paused after repeated wrong codes", client.pk)
-            transaction.on_commit(lambda: _queue("portal.tasks.sign_in_paused_email", client.pk,
+            transaction.on_commit(lambda: _queue("portal.tasks.sign_in_paused_email", client.organization_id, client.pk,
                                                  paused_until.isoformat()))
             return client, scope
         with transaction.atomic():
@@ -200,14 +214,15 @@ def sign_in_paused_until(client):
     return pins.order_by("created_at").first().created_at + timedelta(days=1)
 
 
-def sign_in_paused_email(*, client_id, until):
-    client = Client.objects.with_scopes_disabled().select_related("organization").filter(pk=client_id).first()
-    if client is None or not client.email:
+def sign_in_paused_email(*, organization_id, client_id, until):
+    client = _queued_client(organization_id, client_id)
+    if client is None:
         return
     organization = client.organization
-    _send(client=client, template="paused",
-          subject=lambda: _("Signing in to %(organisation)s is paused") % {"organisation": organization.name},
-          context={"until": datetime.fromisoformat(until).astimezone(zoneinfo.ZoneInfo(organization.time_zone))})
+    with organization_scope(organization):
+        _send(client=client, template="paused",
+              subject=lambda: _("Signing in to %(organisation)s is paused") % {"organisation": organization.name},
+              context={"until": datetime.fromisoformat(until).astimezone(zoneinfo.ZoneInfo(organization.time_zone))})
 
 
 def clients_opened_by(client, scope):

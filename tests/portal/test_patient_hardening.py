@@ -8,6 +8,7 @@
 - Wrong codes over several PINs pause a client's sign-in for a day, and the client is told.
 """
 
+import base64
 import io
 import os
 import re
@@ -30,6 +31,7 @@ from PIL import Image
 from consult import links
 from consult import services as consult_services
 from consult.models import Appointment, AppointmentParticipant, AppointmentStatus
+from formbuilder import crypto
 from formbuilder.models import ResponseStatus
 from orgs.scoping import scopes_disabled
 from portal.models import PortalPin
@@ -198,3 +200,14 @@ def test_too_many_wrong_codes_pause_sign_in_for_a_day_and_tell_the_client(alpha,
         mail.outbox.clear()
         request_pin(browser, django_capture_on_commit_callbacks, email=client.email)
         assert last_pin(client.email)
+
+
+def test_a_queued_pin_email_is_read_inside_its_organisation_only(alpha, beta):
+    """The task reads the client in the organisation the queue names: a mismatched pair sends nothing."""
+    client = make_client(alpha)
+    sealed = base64.b64encode(crypto.seal(b"123456", context=f"portal-pin:{client.pk}".encode())).decode()
+    mail.outbox.clear()
+    pin_email(beta.pk, client.pk, sealed)
+    assert mail.outbox == []
+    pin_email(alpha.pk, client.pk, sealed)
+    assert [m.to for m in mail.outbox] == [[client.email]] and "123 456" in mail.outbox[0].body
