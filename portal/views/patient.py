@@ -274,6 +274,7 @@ def _home(request, patient):
         item = {
             "appointment": appointment,
             "starts_at": appointment.starts_at.astimezone(zone),
+            "opens_at": window.opens_at.astimezone(zone),
             "with": (appointment.practitioner.user.get_full_name() if appointment.practitioner_id
                      else appointment.department.name if appointment.department_id else organization.name),
             "cancelled": appointment.status == AppointmentStatus.CANCELLED,

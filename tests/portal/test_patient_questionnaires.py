@@ -2,6 +2,7 @@
 one, autosave of what is valid, required answers before sending, read-only afterwards, and nobody else's."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -242,4 +243,10 @@ def test_the_waiting_room_link_shows_only_inside_the_window(alpha, django_captur
     page = browser.get("/patient/").content.decode()
     assert "Upcoming appointments" in page and "Gp Alpha" in page
     assert f"/patient/appointments/{later.pk}/waiting-room/" not in page
-    assert "The waiting room opens shortly before the appointment." in page
+    opens = (later.starts_at - timedelta(minutes=alpha.consult_link_opens_minutes)).astimezone(
+        ZoneInfo(alpha.time_zone))
+    starts = later.starts_at.astimezone(ZoneInfo(alpha.time_zone))
+    if opens.date() == starts.date():
+        assert f"The waiting room opens at {opens:%H:%M}." in page
+    else:
+        assert f"at {opens:%H:%M}." in page and "The waiting room opens on " in page
