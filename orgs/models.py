@@ -145,6 +145,11 @@ class Organization(models.Model):
             "Platform support staff may act as an employee to help you; every session is recorded in your audit log."
         ),
     )
+    session_idle_minutes = models.PositiveIntegerField(
+        _("sign out after inactivity (minutes)"), default=12 * 60,
+        validators=[MinValueValidator(5), MaxValueValidator(7 * 24 * 60)],
+        help_text=_("Employees who do nothing for this long are signed out and sign in again."),
+    )
     two_factor_policy = models.CharField(
         _("two-factor authentication"), max_length=10, choices=TwoFactorPolicy.choices, default=TwoFactorPolicy.ALLOWED,
         help_text=_("When required, employees cannot use the portal or admin until they have set it up."),

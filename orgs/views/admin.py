@@ -332,6 +332,7 @@ settings_panels = TabbedInterface(
             [
                 FieldPanel("strict_departments"), FieldPanel("strict_clients"), FieldPanel("anonymise_after_days"),
                 FieldPanel("allow_remote_support"), FieldPanel("two_factor_policy"),
+                FieldPanel("session_idle_minutes"),
             ],
             heading=gettext_lazy("Privacy and security"),
         ),
