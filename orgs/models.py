@@ -512,6 +512,8 @@ AUDIT_ACTIONS = {
     "bookingwidget.create": _("Booking widget added"),
     "bookingwidget.update": _("Booking widget changed"),
     "bookingwidget.delete": _("Booking widget deleted"),
+    "signin.locked": _("Sign-in locked after failed attempts"),
+    "signin.unlocked": _("Sign-in lock lifted"),
 }
 
 

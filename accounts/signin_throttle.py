@@ -1,0 +1,202 @@
+"""Sign-in throttling for every way in: password, MFA code, portal PIN, API key and SSO.
+
+One place decides how many wrong tries each path allows and how long a lock lasts. The counters live in the
+Django cache (Redis when REDIS_URL is set, so all workers share them) through the fixed-window counter in
+portal/throttle.py. A lock is its own cache entry, so it lasts its full time even when the counting window ends.
+Each lockout is written once to the organisation's audit log ("signin.locked"); on the platform host it is only
+logged. Org admins see the current ones and can lift them (orgs/views/lockouts.py).
+
+    locked_until(path=, key=, organization=)            -> datetime | None   (no counting)
+    failed(path=, key=, organization=, request=, label=) -> datetime | None   (counts one failure)
+    succeeded(path=, key=)                                                      (clears the key's count)
+
+`key` names who is trying (an account's email, a client id, an API key prefix, an address); `label` is how the
+audit log shows them (defaults to the key). With `request`, failures are also counted per address.
+"""
+
+import datetime
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from portal import throttle
+
+logger = logging.getLogger(__name__)
+
+PATHS = ("password", "pin", "api_key", "sso", "mfa")
+
+
+@dataclass(frozen=True)
+class Limit:
+    failures: int  # wrong tries allowed within `window` seconds; the next one locks
+    window: int
+    lock: int  # seconds the lock lasts
+
+
+# Per key (the account, client or API key someone tries to get into).
+KEY_LIMITS = {
+    # 5 wrong passwords per account in 15 minutes lock that account for 15 minutes: a person who mistypes gets
+    # several tries, a guesser gets 20 an hour at most. allauth's own ACCOUNT_RATE_LIMITS still apply as well.
+    "password": Limit(5, 15 * 60, 15 * 60),
+    # A second factor has only 10^6 codes; 5 wrong codes per account in 15 minutes lock it for 15 minutes
+    # (allauth limits MFA codes per login attempt only, so a fresh password login would reset its count).
+    "mfa": Limit(5, 15 * 60, 15 * 60),
+    # Portal PINs: the portal's own daily pause (portal/services.py) lets a client's PINs take 5 tries each;
+    # this lock is a short brake on quick bursts per client on top.
+    "pin": Limit(10, 15 * 60, 15 * 60),
+    # API keys are long random secrets: many wrong ones for one key prefix mean a broken client or a guesser;
+    # 10 per 5 minutes locks that prefix for 15 minutes so a broken integration is noticed, not hammered.
+    "api_key": Limit(10, 5 * 60, 15 * 60),
+    # SSO has no secret typed here; a failed OIDC callback per address (see PER_ADDRESS) is what counts.
+    "sso": Limit(10, 15 * 60, 15 * 60),
+}
+
+# Per address, whatever key is tried: stops one machine from walking through many accounts.
+ADDRESS_LIMITS = {
+    "password": Limit(20, 15 * 60, 15 * 60),  # 20 wrong passwords from one address per 15 minutes
+    "mfa": Limit(20, 15 * 60, 15 * 60),
+    "pin": Limit(20, 15 * 60, 15 * 60),  # as the portal's PIN_TRIES_PER_ADDRESS
+    "api_key": Limit(30, 5 * 60, 15 * 60),
+    # OIDC login/callback requests (not only failures) per address: a person needs a handful; a loop or a bot
+    # more than 30 in 5 minutes (accounts/sso_throttle.py counts them).
+    "sso": Limit(30, 5 * 60, 5 * 60),
+}
+
+
+def _digest(key):
+    return hashlib.sha256(str(key).strip().lower().encode()).hexdigest()[:32]
+
+
+def _names(path, digest):
+    if path not in PATHS:
+        raise ValueError(f"Unknown sign-in path {path!r}")
+    base = f"signin:{path}:{digest}"
+    return base, f"{base}:locked"
+
+
+def _address(request):
+    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+
+
+def _lock_end(lock_name):
+    until = cache.get(lock_name)
+    if until is None or until <= time.time():
+        return None
+    return datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
+
+
+def locked_until(*, path, key, organization=None, request=None):
+    """When `key` (or, with `request`, the address) is locked on `path`: until when. Counts nothing."""
+    ends = []
+    digests = [_digest(key)] if key not in (None, "") else []
+    address = _address(request)
+    if address:
+        digests.append(_digest(f"ip:{address}"))
+    for digest in digests:
+        end = _lock_end(_names(path, digest)[1])
+        if end is not None:
+            ends.append(end)
+    return max(ends) if ends else None
+
+
+def _count(path, digest, limit):
+    """Count one failure; when it passes the limit, set the lock. Returns the lock end if this failure locked."""
+    counter, lock_name = _names(path, digest)
+    if _lock_end(lock_name) is not None:
+        return None  # already locked: recorded when it began
+    if throttle.hit(counter, limit=limit.failures, window_seconds=limit.window) is None:
+        return None
+    until = time.time() + limit.lock
+    if not cache.add(lock_name, until, limit.lock):  # another worker locked it at the same moment
+        return None
+    cache.delete_many([counter, f"{counter}:start"])
+    return datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
+
+
+def failed(*, path, key, organization, request=None, label=""):
+    """Count one failed sign-in on `path` for `key` (and the request's address).
+
+    Returns when the lock ends if this failure locked `key` or the address, after recording the lockout once.
+    """
+    locked = None
+    if key not in (None, ""):
+        digest = _digest(key)
+        until = _count(path, digest, KEY_LIMITS[path])
+        if until is not None:
+            _record(path=path, digest=digest, who=label or str(key), until=until, organization=organization,
+                    request=request)
+            locked = until
+    address = _address(request)
+    if address:
+        digest = _digest(f"ip:{address}")
+        until = _count(path, digest, ADDRESS_LIMITS[path])
+        if until is not None:
+            _record(path=path, digest=digest, who=address, until=until, organization=organization, request=request)
+            locked = max(locked, until) if locked else until
+    return locked
+
+
+def hit(*, path, organization, request):
+    """Count one request on `path` per address (not a failure: for endpoints limited by volume, like SSO).
+
+    Returns the lock end when the address is, or has just become, locked.
+    """
+    address = _address(request)
+    if not address:
+        return None
+    digest = _digest(f"ip:{address}")
+    until = _count(path, digest, ADDRESS_LIMITS[path])
+    if until is not None:
+        _record(path=path, digest=digest, who=address, until=until, organization=organization, request=request)
+        return until
+    return _lock_end(_names(path, digest)[1])
+
+
+def succeeded(*, path, key):
+    """A right secret for `key` on `path`: forget its failures (a lock, if any, stays until it ends)."""
+    counter, _lock = _names(path, _digest(key))
+    cache.delete_many([counter, f"{counter}:start"])
+
+
+def clear(*, path, digest):
+    """Lift a lock and forget the failures (for the org admin's "Unlock")."""
+    counter, lock_name = _names(path, digest)
+    cache.delete_many([counter, f"{counter}:start", lock_name])
+
+
+def key_digest(key):
+    return _digest(key)
+
+
+def address_digest(address):
+    return _digest(f"ip:{address}")
+
+
+def _record(*, path, digest, who, until, organization, request):
+    logger.warning("Sign-in locked: path=%s who=%s until=%s organization=%s", path, who, until.isoformat(),
+                   getattr(organization, "pk", None))
+    if organization is None:
+        return  # platform host: no organisation audit log to write to
+    from orgs.services import audit_record
+
+    audit_record(organization=organization, actor=None, action="signin.locked", request=request,
+                 changes={"path": path, "who": str(who)[:200], "until": until.isoformat(), "key": digest})
+
+
+def message(until):
+    """"Too many failed attempts. Try again after 14:05." in the reader's language and time zone."""
+    from django.utils.formats import time_format
+    from django.utils.translation import gettext as _
+
+    local = timezone.localtime(until)
+    if local.date() == timezone.localdate():
+        when = time_format(local, "H:i")
+    else:
+        from django.utils.formats import date_format
+
+        when = date_format(local, "j F H:i")
+    return _("Too many failed attempts. Try again after %(time)s.") % {"time": when}
