@@ -449,6 +449,55 @@ class OrganizationOwned(models.Model):
         abstract = True
 
 
+class ApiKey(OrganizationOwned):
+    """A key for the organisation's REST API (F-ORG-4). The plain key is shown once, when it is made.
+
+    Key format: ``oc_<prefix>_<secret>``. The prefix is public (lists show it; look-ups go by it), the secret
+    is 32 bytes from `secrets` (256 bits). Only SHA-256 of the whole key is stored: a slow password hash
+    (PBKDF2, argon2) protects low-entropy secrets people choose against guessing from a stolen database; a
+    256-bit random secret cannot be guessed by any number of fast hashes, so a fast hash loses nothing and
+    keeps every API call cheap.
+    """
+
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the key is for, e.g. “Agenda sync”."))
+    prefix = models.CharField(_("key id"), max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    rotated_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="rotated_to", verbose_name=_("replaces"))
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+
+class ApiKeyMembership(Membership):
+    """The member an API call acts as: an organisation-admin-like integration with no user and no
+    departments (never saved; `orgs.api_keys.api_member` makes one per call). `user` is None, so services
+    write `created_by`/audit actor None; the audit row names the key instead (orgs.services.audit_acting_as)."""
+
+    user = None
+    is_api_key = True
+
+    class Meta:
+        proxy = True
+
+    def __str__(self):
+        return str(_("API key %(key)s") % {"key": self.api_key}) if hasattr(self, "api_key") else "API key"
+
+
 class AuditEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The audit log is append-only.")
@@ -468,6 +517,12 @@ AUDIT_ACTIONS = {
     "employee.invite": _("Invitation sent again"),
     "profile.update": _("Own profile changed"),
     "remote_support.sign_in": _("Platform support signed in"),
+    "remote_support.start": _("Remote support started"),
+    "remote_support.action": _("Change during remote support"),
+    "remote_support.end": _("Remote support ended"),
+    "mfa.activate": _("Two-factor authentication activated"),
+    "mfa.deactivate": _("Two-factor authentication deactivated"),
+    "mfa.disable": _("Two-factor authentication disabled by an admin"),
     "client.create": _("Client added"),
     "client.update": _("Client changed"),
     "client.view": _("Client record viewed"),
@@ -512,6 +567,13 @@ AUDIT_ACTIONS = {
     "bookingwidget.create": _("Booking widget added"),
     "bookingwidget.update": _("Booking widget changed"),
     "bookingwidget.delete": _("Booking widget deleted"),
+    "sso.create": _("Single sign-on provider added"),
+    "sso.update": _("Single sign-on provider changed"),
+    "sso.delete": _("Single sign-on provider deleted"),
+    "sso.user_create": _("Employee created by a single sign-on login"),
+    "apikey.create": _("API key created"),
+    "apikey.rotate": _("API key rotated"),
+    "apikey.revoke": _("API key revoked"),
     "signin.locked": _("Sign-in locked after failed attempts"),
     "signin.unlocked": _("Sign-in lock lifted"),
 }
@@ -578,10 +640,13 @@ class AuditEvent(models.Model):
             return str(choices.get(value, value))
 
         parts = []
-        for name, (old, new) in self.changes.items():
+        for name, value in self.changes.items():
             field = fields.get(name)
             label = capfirst(field.verbose_name) if field is not None else name.replace("_", " ")
-            parts.append(f"{label}: {shown(field, old)} → {shown(field, new)}")
+            if isinstance(value, list) and len(value) == 2:
+                parts.append(f"{label}: {shown(field, value[0])} → {shown(field, value[1])}")
+            elif name != "key":  # facts rather than changes (a sign-in lockout: path, who, until)
+                parts.append(f"{label}: {shown(field, value)}")
         return "; ".join(parts)[:500]
 
     def save(self, *args, **kwargs):

@@ -1,8 +1,8 @@
 """Who may see and do what. The only place that decides it.
 
 Views, consumers, admin viewsets, tasks and the API ask these functions; none of them repeats a
-rule. `member` is the request's Membership (see `OrganizationAccessMiddleware`); platform staff
-on an organisation's host act with an unsaved org-admin Membership marked `is_platform_staff`.
+rule. `member` is the request's Membership (see `OrganizationAccessMiddleware`); platform staff giving
+remote support act as an employee, whose Membership is then marked `is_remote_support` (orgs/remote_support.py).
 
 Patient records (clients, appointments, questionnaire answers, chats) all follow one visibility
 rule, `can_view_record` / `record_visibility_q`:
@@ -24,11 +24,9 @@ def can_sign_in(user, organization):
     """May `user` sign in on `organization`'s host (None: the platform's own host)?"""
     if user is None or not user.is_active:
         return False
-    if user.is_superuser:
-        # Platform staff enter an organisation only when it allows remote support (F-ORG-10).
-        return organization is None or (organization.is_active and organization.allow_remote_support)
     if organization is None:
-        return False
+        return user.is_superuser
+    # Platform staff enter an organisation only through remote support, as one of its employees (F-ORG-10).
     return Membership.objects.with_scopes_disabled().filter(
         organization=organization, user=user, is_active=True, organization__is_active=True
     ).exists()
@@ -51,6 +49,66 @@ can_manage_departments = can_manage_organization
 can_manage_employees = can_manage_organization
 can_edit_settings = can_manage_organization
 can_view_audit_log = can_manage_organization
+
+
+# --- two-factor authentication (F-AUTH-3) ----------------------------------------------------
+
+def has_two_factor(user):
+    """An authenticator app or a security key; recovery codes alone are no second factor."""
+    from allauth.mfa.models import Authenticator
+
+    if user is None or not user.is_authenticated:
+        return False
+    return Authenticator.objects.filter(
+        user_id=user.pk, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
+
+
+def must_set_up_two_factor(member):
+    """Must this signed-in member set up two-factor authentication before using the portal or admin?
+
+    Everyone signed in on an organisation that requires it (platform staff included) who has none yet.
+    """
+    from .models import TwoFactorPolicy
+
+    if member is None or member.organization.two_factor_policy != TwoFactorPolicy.REQUIRED:
+        return False
+    if getattr(member, "is_remote_support", False):
+        return False  # platform staff acting as the employee confirmed with their own second factor
+    return not has_two_factor(member.user)
+
+
+def should_remind_two_factor(member):
+    """After signing in: remind an employee without two-factor authentication where it is allowed."""
+    from .models import TwoFactorPolicy
+
+    if member is None or member.pk is None or member.organization.two_factor_policy != TwoFactorPolicy.ALLOWED:
+        return False
+    return not has_two_factor(member.user)
+
+
+def can_disable_two_factor_of(member, employee):
+    """Remove another employee's authenticators (a lost phone): organisation admins of that organisation.
+
+    Not their own (they deactivate it in My profile, after re-authenticating)."""
+    return (
+        can_manage_employees(member) and not getattr(member, "is_remote_support", False)
+        and employee is not None and employee.organization_id == member.organization_id
+        and employee.user_id != member.user_id
+    )
+
+
+def can_add_two_factor(member):
+    """Activate an authenticator app or add a security key: not where the organisation does not offer it
+    (platform staff, with no organisation of their own, always may)."""
+    from .models import TwoFactorPolicy
+
+    return member is None or member.pk is None or member.organization.two_factor_policy != TwoFactorPolicy.OFF
+
+
+def can_manage_api_keys(member):
+    """Create, rotate and revoke API keys: organisation admins (an API key never manages keys)."""
+    return can_manage_organization(member) and not getattr(member, "is_api_key", False)
 
 
 def can_manage_plan(user):
@@ -165,10 +223,16 @@ def can_view_appointment(member, appointment):
     )
 
 
+def can_act_live(member):
+    """Patient-facing live actions (calling in from the waiting room, holding consults, quick consults, the
+    walk-in switch): employees themselves, never platform staff giving remote support as them."""
+    return member is not None and member.pk is not None and not getattr(member, "is_remote_support", False)
+
+
 def can_hold_consult(member, appointment):
     """Start, join and end the consult of an appointment: employees who may see it (platform staff
     giving remote support look, they do not hold consults)."""
-    return member is not None and member.pk is not None and can_view_appointment(member, appointment)
+    return can_act_live(member) and can_view_appointment(member, appointment)
 
 
 def can_change_appointment(member, appointment):

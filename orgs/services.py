@@ -3,6 +3,9 @@
 Every function validates before it writes, runs in one transaction, and records an audit event.
 """
 
+import contextvars
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -45,6 +48,8 @@ ORG_ADMIN_MODEL_PERMISSIONS = [
     ("widgets", "view_bookingwidget"),
     ("formbuilder", "add_questionnaire"), ("formbuilder", "change_questionnaire"),
     ("formbuilder", "delete_questionnaire"), ("formbuilder", "view_questionnaire"),
+    ("accounts", "add_oidcprovider"), ("accounts", "change_oidcprovider"), ("accounts", "delete_oidcprovider"),
+    ("accounts", "view_oidcprovider"),
 ]
 
 class PlanLimitError(ValidationError):
@@ -53,12 +58,28 @@ class PlanLimitError(ValidationError):
 
 # --- audit ------------------------------------------------------------------------------------
 
+_acting_as = contextvars.ContextVar("audit_acting_as", default="")
+
+
+@contextmanager
+def audit_acting_as(label):
+    """Rows written inside this block without an actor name `label` (an API key) as who acted."""
+    token = _acting_as.set(str(label))
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
+
+
 def audit_record(*, organization, actor, action, target=None, changes=None, request=None, subject="",
                  acting_for=""):
     """Append one row to the organisation's audit log. The only way audit rows are written.
 
     `subject` names whose patient data was read; `acting_for` the capacity the reader acted in.
+    Inside `audit_acting_as(label)` a row without an actor is the label's (API calls: "API key … (prefix)").
     """
+    acting_as = _acting_as.get() if actor is None else ""
+    acting_for = acting_for or acting_as
     ip = None
     if request is not None:
         ip = request.META.get("REMOTE_ADDR")
@@ -69,10 +90,14 @@ def audit_record(*, organization, actor, action, target=None, changes=None, requ
             organization=organization, user=actor
         ).exists():
             label = _("%(email)s (platform staff)") % {"email": actor.email}
+    from .remote_support import current_support
+
+    if (support := current_support()) is not None:  # every row of a remote support session names the staff
+        label, acting_for = support.actor_label, support.acting_for
     return AuditEvent.objects.with_scopes_disabled().create(
         organization=organization,
         actor=actor,
-        actor_label=label or _("system"),
+        actor_label=label or acting_as or _("system"),
         action=action,
         target_type=target._meta.model_name if target is not None else "",
         target_id=str(target.pk) if target is not None and target.pk is not None else "",

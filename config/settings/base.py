@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+import ninja
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -54,7 +55,9 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",  # single sign-on per organisation (accounts/sso.py)
     "allauth.mfa",
+    "allauth.usersessions",  # lists a user's sessions; ends the others on password change and TFA activation
     # realtime and later work
     "channels",
     "django_q",
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth.usersessions' session list
 ]
 
 MIDDLEWARE = [
@@ -79,9 +83,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware_session.IdleSessionMiddleware",  # signs staff out after the organisation's idle minutes
+    "accounts.middleware_session.SsoThrottleMiddleware",  # OIDC login/callback requests per address
     "orgs.middleware.OrganizationAccessMiddleware",
+    "orgs.remote_support.RemoteSupportMiddleware",  # staff acting as an employee: limits, 403s, audit marks
+    "accounts.middleware.TwoFactorRequiredMiddleware",  # an organisation requiring TFA: set it up first
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "orgs.middleware.AdminTenantGuardMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -156,6 +165,13 @@ WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
 # allauth: email + password, no public sign-up (employees are invited by their organisation).
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+# Single sign-on: providers come from each organisation's settings (the adapter's list_apps), never from
+# settings; accounts match on (issuer, subject), never on an email address.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = "oidc"
+SOCIALACCOUNT_FORMS = {"disconnect": "accounts.sso.DisconnectForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -172,7 +188,16 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[OpenConsult] "
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Wrong MFA codes lock the code step, audited and with a time to try again (accounts/signin_throttle.py).
+MFA_FORMS = {"authenticate": "accounts.signin_forms.ThrottledAuthenticateForm"}
+# Two-factor authentication (F-AUTH-3): allauth's MFA, one login pipeline for password and SSO logins.
+# TOTP secrets are encrypted with a key derived from SECRET_KEY (accounts/mfa_adapter.py); the issuer the
+# authenticator app shows is the organisation's name (the adapter), this is the platform host's.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_ADAPTER = "accounts.mfa_adapter.MFAAdapter"
+MFA_TOTP_ISSUER = "OpenConsult"
+MFA_PASSKEY_LOGIN_ENABLED = False  # security keys are a second factor, not a password replacement
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # Sessions: host-only cookies (no SESSION_COOKIE_DOMAIN), so a login on one organisation's subdomain
 # is never sent to another's; they end when the browser closes and after 12 idle hours.
@@ -185,6 +210,10 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Cross-Origin-Opener-Policy comes from orgs/security.py: same-origin on our pages, none on widgets framed elsewhere.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = None
+# Remote support by platform staff (F-ORG-10, orgs/remote_support.py): one session lasts at most this long.
+REMOTE_SUPPORT_MINUTES = env.int("REMOTE_SUPPORT_MINUTES", default=60)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -208,6 +237,8 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 VENDOR_STATIC = [
     ("vendor/webrtc-adapter", BASE_DIR / "node_modules" / "webrtc-adapter" / "out"),
     ("vendor/selfie_segmentation", BASE_DIR / "node_modules" / "@mediapipe" / "selfie_segmentation"),
+    # Swagger UI for /api/docs: the copy django-ninja ships (pinned with it), served from our origin, no CDN.
+    ("vendor/swagger-ui", Path(ninja.__file__).parent / "static" / "ninja"),
 ]
 STATICFILES_DIRS = [BASE_DIR / "static"] + VENDOR_STATIC + [
     (f"themes/{static_dir.parent.name}", static_dir) for static_dir in sorted((BASE_DIR / "themes").glob("*/static"))
