@@ -11,6 +11,39 @@ class AccountAdapter(DefaultAccountAdapter):
         # Employees are invited by their organisation; patients never have accounts.
         return False
 
+    # Sign-in throttling (accounts/signin_throttle.py) on top of allauth's own ACCOUNT_RATE_LIMITS: a locked
+    # account is refused even with the right password, and the form says until when.
+    def pre_authenticate(self, request, **credentials):
+        from django import forms
+
+        from accounts import signin_throttle
+
+        until = signin_throttle.locked_until(path="password", key=credentials.get("email", ""), request=request,
+                                             organization=getattr(request, "organization", None))
+        if until is not None:
+            raise forms.ValidationError(signin_throttle.message(until), code="locked")
+        super().pre_authenticate(request, **credentials)
+
+    def authentication_failed(self, request, **credentials):
+        from django import forms
+
+        from accounts import signin_throttle
+
+        email = credentials.get("email", "")
+        until = signin_throttle.failed(path="password", key=email, label=email, request=request,
+                                       organization=getattr(request, "organization", None))
+        if until is not None:
+            raise forms.ValidationError(signin_throttle.message(until), code="locked")
+        super().authentication_failed(request, **credentials)
+
+    def authenticate(self, request, **credentials):
+        from accounts import signin_throttle
+
+        user = super().authenticate(request, **credentials)
+        if user is not None and credentials.get("email"):
+            signin_throttle.succeeded(path="password", key=credentials["email"])
+        return user
+
     def get_login_redirect_url(self, request):
         """Org admins land in the admin, everyone else in the portal (a `next` URL wins)."""
         organization = getattr(request, "organization", None)

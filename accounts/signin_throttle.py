@@ -78,7 +78,9 @@ def _names(path, digest):
     return base, f"{base}:locked"
 
 
-def _address(request):
+def _address(request, address=""):
+    if address:
+        return address
     return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
@@ -89,11 +91,11 @@ def _lock_end(lock_name):
     return datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
 
 
-def locked_until(*, path, key, organization=None, request=None):
-    """When `key` (or, with `request`, the address) is locked on `path`: until when. Counts nothing."""
+def locked_until(*, path, key, organization=None, request=None, address=""):
+    """When `key` (or, with `request` or `address`, the address) is locked on `path`: until when. Counts nothing."""
     ends = []
     digests = [_digest(key)] if key not in (None, "") else []
-    address = _address(request)
+    address = _address(request, address)
     if address:
         digests.append(_digest(f"ip:{address}"))
     for digest in digests:
@@ -103,12 +105,12 @@ def locked_until(*, path, key, organization=None, request=None):
     return max(ends) if ends else None
 
 
-def _count(path, digest, limit):
-    """Count one failure; when it passes the limit, set the lock. Returns the lock end if this failure locked."""
+def _count(path, digest, limit, *, allowed):
+    """Count one; past `allowed` in the window, set the lock. Returns the lock end if this count locked."""
     counter, lock_name = _names(path, digest)
     if _lock_end(lock_name) is not None:
         return None  # already locked: recorded when it began
-    if throttle.hit(counter, limit=limit.failures, window_seconds=limit.window) is None:
+    if throttle.hit(counter, limit=allowed, window_seconds=limit.window) is None:
         return None
     until = time.time() + limit.lock
     if not cache.add(lock_name, until, limit.lock):  # another worker locked it at the same moment
@@ -117,39 +119,44 @@ def _count(path, digest, limit):
     return datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
 
 
-def failed(*, path, key, organization, request=None, label=""):
+def failed(*, path, key, organization, request=None, label="", address=""):
     """Count one failed sign-in on `path` for `key` (and the request's address).
 
-    Returns when the lock ends if this failure locked `key` or the address, after recording the lockout once.
+    The limit's last allowed failure locks. Returns when the lock ends if this failure locked `key` or the
+    address, after recording the lockout once.
     """
     locked = None
     if key not in (None, ""):
         digest = _digest(key)
-        until = _count(path, digest, KEY_LIMITS[path])
+        limit = KEY_LIMITS[path]
+        until = _count(path, digest, limit, allowed=limit.failures - 1)
         if until is not None:
             _record(path=path, digest=digest, who=label or str(key), until=until, organization=organization,
                     request=request)
             locked = until
-    address = _address(request)
+    address = _address(request, address)
     if address:
         digest = _digest(f"ip:{address}")
-        until = _count(path, digest, ADDRESS_LIMITS[path])
+        limit = ADDRESS_LIMITS[path]
+        until = _count(path, digest, limit, allowed=limit.failures - 1)
         if until is not None:
             _record(path=path, digest=digest, who=address, until=until, organization=organization, request=request)
             locked = max(locked, until) if locked else until
     return locked
 
 
-def hit(*, path, organization, request):
-    """Count one request on `path` per address (not a failure: for endpoints limited by volume, like SSO).
+def hit(*, path, organization, request=None, address=""):
+    """Count one request on `path` per address (every try, not only failures: for endpoints limited by volume,
+    like SSO, and portal PIN tries). The first request past the limit locks.
 
-    Returns the lock end when the address is, or has just become, locked.
+    Returns the lock end when the address is, or has just become, locked (refuse the request then).
     """
-    address = _address(request)
+    address = _address(request, address)
     if not address:
         return None
     digest = _digest(f"ip:{address}")
-    until = _count(path, digest, ADDRESS_LIMITS[path])
+    limit = ADDRESS_LIMITS[path]
+    until = _count(path, digest, limit, allowed=limit.failures)
     if until is not None:
         _record(path=path, digest=digest, who=address, until=until, organization=organization, request=request)
         return until
@@ -166,6 +173,63 @@ def clear(*, path, digest):
     """Lift a lock and forget the failures (for the org admin's "Unlock")."""
     counter, lock_name = _names(path, digest)
     cache.delete_many([counter, f"{counter}:start", lock_name])
+
+
+def record_lockout(*, path, key, who, until, organization, request=None):
+    """Record a lock that another rule decided (the portal's daily pause of a client's PIN sign-in)."""
+    _record(path=path, digest=_digest(key), who=who, until=until, organization=organization, request=request)
+
+
+def unlocked_at(*, path, key, organization):
+    """When an org admin last lifted the lock of `key` on `path` (rules kept in the database start again then)."""
+    from orgs.models import AuditEvent
+
+    event = (AuditEvent.objects.with_scopes_disabled()
+             .filter(organization=organization, action="signin.unlocked", changes__path=path,
+                     changes__key=_digest(key)).order_by("-created_at").first())
+    return event.created_at if event is not None else None
+
+
+def current_lockouts(organization):
+    """The organisation's lockouts that have not ended and were not lifted, newest first.
+
+    Each: {"event", "path", "who", "since", "until", "key"}; one per (path, key), the latest lock wins.
+    """
+    from orgs.models import AuditEvent
+
+    now = timezone.now()
+    events = (AuditEvent.objects.with_scopes_disabled()
+              .filter(organization=organization, action__in=["signin.locked", "signin.unlocked"],
+                      created_at__gte=now - datetime.timedelta(days=2))
+              .order_by("created_at", "id"))
+    latest = {}
+    for event in events:
+        changes = event.changes or {}
+        ident = (changes.get("path"), changes.get("key"))
+        if event.action == "signin.unlocked":
+            latest.pop(ident, None)
+            continue
+        try:
+            until = datetime.datetime.fromisoformat(changes.get("until", ""))
+        except (TypeError, ValueError):
+            continue
+        latest[ident] = {"event": event, "path": changes.get("path"), "who": changes.get("who", ""),
+                         "since": event.created_at, "until": until, "key": changes.get("key")}
+    return sorted((lock for lock in latest.values() if lock["until"] > now), key=lambda lock: lock["since"],
+                  reverse=True)
+
+
+def unlock(*, organization, actor, event_id, request=None):
+    """An org admin lifts one of the organisation's current lockouts (by its audit row). Returns it, or None."""
+    from orgs.services import audit_record
+
+    for lock in current_lockouts(organization):
+        if lock["event"].pk == event_id:
+            clear(path=lock["path"], digest=lock["key"])
+            audit_record(organization=organization, actor=actor, action="signin.unlocked", request=request,
+                         changes={"path": lock["path"], "who": lock["who"], "key": lock["key"]})
+            return lock
+    return None
 
 
 def key_digest(key):
@@ -199,4 +263,4 @@ def message(until):
         from django.utils.formats import date_format
 
         when = date_format(local, "j F H:i")
-    return _("Too many failed attempts. Try again after %(time)s.") % {"time": when}
+    return _("Too many failed login attempts. Try again after %(time)s.") % {"time": when}

@@ -93,6 +93,7 @@ def patient_room(request):
 def room_page(request, context):
     response = render(request, "consult/room.html", context)
     response.csp_wasm = True  # background blur runs WebAssembly
+    response.media_devices = True  # camera, microphone, screen sharing (Permissions-Policy, orgs/security.py)
     return response
 
 

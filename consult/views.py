@@ -35,7 +35,9 @@ def check(request):
     # The relay (TURN) is tested only by someone with a reason: a patient with a link, or staff; briefly.
     known = bool(request.session.get(SESSION_PARTICIPANT)) or request.user.is_authenticated
     servers = ice_servers_for("check", with_turn=known, seconds=600)
-    return render(request, "consult/check.html", {"ice_servers": servers, "back_url": back})
+    response = render(request, "consult/check.html", {"ice_servers": servers, "back_url": back})
+    response.media_devices = True  # the camera and microphone test (Permissions-Policy, orgs/security.py)
+    return response
 
 
 @never_cache
@@ -134,6 +136,7 @@ def appointment(request):
             "late" if timezone.now() > appointment.starts_at else "on_time"),
     })
     response = render(request, "consult/waiting_room.html", context)
+    response.media_devices = True  # "Check my camera and microphone" (Permissions-Policy, orgs/security.py)
     # The page's Content-Security-Policy lets in exactly the organisation's video and page (orgs/security.py).
     if video is not None and video.kind == "file":
         response.csp_media_src = [origin_of(video.src)]

@@ -1,8 +1,15 @@
-"""Content-Security-Policy with a per-request nonce.
+"""Security headers: Content-Security-Policy with a per-request nonce, Permissions-Policy, Cross-Origin-Opener-Policy.
+
+Why our own middleware and not django-csp: each response shapes its policy (widgets' frame-ancestors per
+organisation, the waiting room's frame-src/media-src origins, the room's wasm, camera only on room pages) and
+the Wagtail admin needs its own policy; that is a few attributes here rather than decorators and overrides there.
 
 Our own pages allow scripts only from our origin or carrying the nonce; nothing may frame them.
 The Wagtail admin gets the framing and plugin rules (its own scripts are not nonce-aware).
 Widget pages (widgets/framing.py) relax frame-ancestors for themselves.
+Camera, microphone and screen sharing are off everywhere except the pages that set `response.media_devices`
+(the consultation room, the waiting room's device check, the camera check). nosniff, Referrer-Policy and HSTS
+come from Django's SecurityMiddleware (config/settings/base.py, production.py).
 """
 
 import re
@@ -12,6 +19,12 @@ WASM = "'wasm-unsafe-eval'"
 
 # An origin a view may add to frame-src / media-src (scheme://host[:port]); nothing that could end the directive.
 ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+# Powerful features nobody's page needs; the room pages get the camera, microphone and screen sharing for themselves.
+_NEVER = "geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=()"
+NO_PERMISSIONS = f"camera=(), microphone=(), display-capture=(), {_NEVER}"
+ROOM_PERMISSIONS = f"camera=(self), microphone=(self), display-capture=(self), {_NEVER}"
 
 
 def _extra_origins(response, attribute):
@@ -34,6 +47,7 @@ class ContentSecurityPolicyMiddleware:
                 response["Content-Security-Policy"] = response["Content-Security-Policy"].replace(
                     "frame-ancestors 'none'", "frame-ancestors 'self'"
                 )
+            self.other_headers(response)
             return response
         frame_ancestors = getattr(response, "csp_frame_ancestors", "'none'")
         if frame_ancestors == "'none'" and same_origin_frame:
@@ -56,4 +70,16 @@ class ContentSecurityPolicyMiddleware:
                 "object-src 'none'; base-uri 'self'; form-action 'self'"
             )
         response["Content-Security-Policy"] = policy
+        self.other_headers(response)
         return response
+
+    @staticmethod
+    def other_headers(response):
+        framed_elsewhere = getattr(response, "csp_frame_ancestors", "'none'") != "'none'"
+        if getattr(response, "media_devices", False) and not framed_elsewhere:
+            response.setdefault("Permissions-Policy", ROOM_PERMISSIONS)
+        else:
+            response.setdefault("Permissions-Policy", NO_PERMISSIONS)
+        if not framed_elsewhere:
+            # Our pages keep their window to themselves; a widget inside another site's page leaves that to it.
+            response.setdefault("Cross-Origin-Opener-Policy", "same-origin")

@@ -44,6 +44,21 @@ def register_package_item():
     return OrganizationMenuItem(_("My package"), reverse("org_package"), name="package", icon_name="doc-full", order=20)
 
 
+@hooks.register("register_admin_urls")
+def register_lockout_urls():
+    from django.urls import path
+
+    from .views.lockouts import LockoutsView
+
+    return [path("lockouts/", LockoutsView.as_view(), name="org_lockouts")]
+
+
+@hooks.register("register_settings_menu_item")
+def register_lockouts_item():
+    return OrganizationMenuItem(_("Sign-in lockouts"), reverse("org_lockouts"), name="signin-lockouts",
+                                icon_name="lock", order=31)
+
+
 def _prune(request, menu_items):
     # Our own items decide for themselves (OrganizationMenuItem, PlatformMenuItem); Wagtail's
     # platform-wide items are removed by their fixed names.

@@ -25,6 +25,7 @@ from django.utils import formats, timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from accounts import signin_throttle
 from consult.models import Client
 from formbuilder import crypto
 from orgs.logo import data_uri, logo_data_uri
@@ -43,7 +44,8 @@ PIN_MAX_MINUTES = 30
 WINDOW_SECONDS = 15 * 60
 PIN_REQUESTS_PER_CLIENT = 3
 PIN_REQUESTS_PER_ADDRESS = 10
-PIN_TRIES_PER_ADDRESS = 20
+# PIN tries (right or wrong) per address: accounts/signin_throttle.py locks the address past this, and records it.
+PIN_TRIES_PER_ADDRESS = signin_throttle.ADDRESS_LIMITS["pin"].failures
 # Wrong codes for one client, over all their PINs, before sign-in pauses for a day: five tries per PIN and
 # three PINs per quarter hour would otherwise allow ~1,400 guesses a day at one patient's portal.
 PIN_WRONG_TRIES_PER_DAY = 10
@@ -204,9 +206,17 @@ def pin_request(*, organization, address, hint_client_id=None, email="", date_of
     return client, scope
 
 
+def _pause_key(client_id):
+    return f"client:{client_id}"
+
+
 def sign_in_paused_until(client):
     """When too many wrong codes were typed for `client` in the last day: until when sign-in pauses."""
     since = timezone.now() - timedelta(days=1)
+    # An org admin's "Unlock" (Sign-in lockouts) starts the count again.
+    unlocked = signin_throttle.unlocked_at(path="pin", key=_pause_key(client.pk), organization=client.organization)
+    if unlocked is not None and unlocked > since:
+        since = unlocked
     pins = PortalPin.objects.with_scopes_disabled().filter(client=client, created_at__gte=since, attempts__gt=0)
     wrong = sum(pins.values_list("attempts", flat=True))
     if wrong < PIN_WRONG_TRIES_PER_DAY:
@@ -236,9 +246,9 @@ def clients_opened_by(client, scope):
 def pin_check(*, organization, client_id, scope, pin, address):
     """Check a PIN typed for `client_id`. Returns the client ids it opens, or None. A wrong PIN counts
     against the PIN (void after PIN_MAX_ATTEMPTS) and against the address; raises ThrottledError."""
-    until = throttle.hit(f"portal:pin-try:ip:{address}", limit=PIN_TRIES_PER_ADDRESS, window_seconds=WINDOW_SECONDS)
+    until = signin_throttle.hit(path="pin", organization=organization, address=address)
     if until is not None:
-        raise ThrottledError(until)
+        raise ThrottledError(until.timestamp())
     pin = "".join((pin or "").split())
     if client_id is None or not (len(pin) == 6 and pin.isdigit()):
         return None
@@ -264,7 +274,23 @@ def pin_check(*, organization, client_id, scope, pin, address):
         else:
             logger.info("Wrong portal PIN for PIN %s (try %s)", record.pk, record.attempts)
         record.save(update_fields=fields)
+        _record_pause(record.client, address)
     return None
+
+
+def _record_pause(client, address):
+    """The wrong code that pauses the client's sign-in for a day is recorded as a lockout, once."""
+    paused_until = sign_in_paused_until(client)
+    if paused_until is None:
+        return
+    since = paused_until - timedelta(days=1)
+    wrong = sum(PortalPin.objects.with_scopes_disabled().filter(
+        client=client, created_at__gte=since, attempts__gt=0).values_list("attempts", flat=True))
+    if wrong == PIN_WRONG_TRIES_PER_DAY:
+        signin_throttle.record_lockout(path="pin", key=_pause_key(client.pk), until=paused_until,
+                                       who=_("client %(number)s (from %(address)s)") % {
+                                           "number": client.pk, "address": address},
+                                       organization=client.organization)
 
 
 def staff_pin_send(*, member, client, request=None):

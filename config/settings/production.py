@@ -9,7 +9,19 @@ QUESTIONNAIRE_KEYS = env("QUESTIONNAIRE_KEYS")  # no answers can be stored (or r
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# `__Host-` cookies: the browser accepts them only when Secure, for path / and without a Domain, so no other
+# subdomain (another organisation's host) can set or shadow them. Nothing reads them by name but Django
+# (JavaScript takes the CSRF token from the form's csrfmiddlewaretoken; cms/page_cache.py asks the setting).
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+SESSION_COOKIE_PATH = "/"
+CSRF_COOKIE_PATH = "/"
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+# HSTS for a year on every organisation's subdomain (they are all ours); preload is the operator's choice.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
 PUBLIC_SCHEME = "https"
 CSRF_TRUSTED_ORIGINS = [f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"]  # noqa: F405
