@@ -142,3 +142,15 @@ def no_content_summary_on_the_platform_host(request, summary_items):
     # Page, image and document counts link into organisation content, which the platform host does not serve.
     if request.organization is None:
         summary_items.clear()
+
+
+@hooks.register("register_admin_urls")
+def register_api_key_urls():
+    from .views.api_keys import admin_urls as api_key_urls
+
+    return api_key_urls()
+
+
+@hooks.register("register_settings_menu_item")
+def register_api_keys_item():
+    return OrganizationMenuItem(_("API keys"), reverse("api_keys"), name="api-keys", icon_name="key", order=40)
