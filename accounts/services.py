@@ -44,3 +44,20 @@ def profile_update(*, user, organization, changes, request=None):
         audit_record(organization=organization, actor=user, action="profile.update", target=user,
                      changes=changes, request=request)
     return user
+
+
+@transaction.atomic
+def two_factor_disable(*, membership, actor, request=None):
+    """Remove every authenticator of an employee (a lost phone), audited; they sign in with their password
+    alone until they set it up again (which an organisation requiring it asks at once).
+
+    The caller checks `policy.can_disable_two_factor_of`. Returns the removed types."""
+    from allauth.mfa.models import Authenticator
+
+    authenticators = Authenticator.objects.filter(user_id=membership.user_id)
+    types = sorted(set(authenticators.values_list("type", flat=True)))
+    if types:
+        authenticators.delete()
+    audit_record(organization=membership.organization, actor=actor, action="mfa.disable", target=membership,
+                 changes={"two_factor": [types, []]}, request=request)
+    return types

@@ -26,3 +26,5 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no collectstatic in development
 # Template and theme edits show at once while developing; bench/pages.py (DEBUG=false) measures the page cache.
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE", default=not DEBUG)
+# Security keys on http://<org>.localhost:8000 (browsers treat *.localhost as secure; fido2 wants https).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True

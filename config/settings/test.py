@@ -35,3 +35,5 @@ STORAGES["private"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
 # Tests close connections after use: a connection kept by the browser tests' server thread would stop the
 # test database from being dropped at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Security keys on the browser tests' http://<org>.localhost:<port>.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True

@@ -107,7 +107,7 @@ class RoomConsumer(RejectingConsumer):
         if session.get(SESSION_ORG_KEY) != session_binding(organization):
             return False
         member = selectors.membership_for(user, organization)
-        if member is None or not policy.can_use_portal(member):
+        if member is None or not policy.can_use_portal(member) or policy.must_set_up_two_factor(member):
             return False
         consult = room.consult_for_staff(member, appointment_id)
         if consult is None:

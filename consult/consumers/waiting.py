@@ -174,7 +174,7 @@ class StaffWaitingConsumer(RejectingConsumer):
         member = selectors.membership_for(user, organization)
         if member is None and policy.can_sign_in(user, organization) and user.is_superuser:
             member = platform_staff_membership(organization, user)
-        if not policy.can_use_portal(member):
+        if not policy.can_use_portal(member) or policy.must_set_up_two_factor(member):
             return None
         groups = [waiting.practitioner_group(member.pk)] if member.pk else []
         with organization_scope(organization):

@@ -7,6 +7,7 @@ the request's organisation, so another organisation's id is a 404.
 import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -136,18 +137,36 @@ class DepartmentViewSet(OrganizationViewSetMixin, ModelViewSet):
 
 # --- employees ----------------------------------------------------------------------------------
 
+def with_two_factor(queryset):
+    """Employees with `has_two_factor`: an authenticator app or a security key (recovery codes alone are none)."""
+    from allauth.mfa.models import Authenticator
+
+    second_factors = Authenticator.objects.filter(
+        user_id=OuterRef("user_id"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN])
+    return queryset.annotate(has_two_factor=Exists(second_factors))
+
+
 class EmployeeFilterSet(WagtailFilterSet):
     role = django_filters.ChoiceFilter(label=gettext_lazy("Role"), choices=Role.choices)
     is_active = django_filters.BooleanFilter(label=gettext_lazy("Active"))
+    has_two_factor = django_filters.BooleanFilter(label=gettext_lazy("Two-factor authentication"),
+                                                  method="filter_two_factor")
 
     class Meta:
         model = Membership
         fields = ["role", "is_active"]
 
+    def filter_two_factor(self, queryset, name, value):
+        return queryset if value is None else with_two_factor(queryset).filter(has_two_factor=value)
+
 
 class EmployeeIndexView(OrgAdminOnly, generic.IndexView):
     def get_base_queryset(self):
-        return selectors.employees_for(self.request.membership)
+        return with_two_factor(selectors.employees_for(self.request.membership))
+
+
+def two_factor_label(membership):
+    return _("on") if getattr(membership, "has_two_factor", False) else _("off")
 
 
 class EmployeeFormKwargs:
@@ -178,8 +197,13 @@ class EmployeeCreateView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormEr
 class EmployeeEditView(OrgAdminOnly, EmployeeFormKwargs, ServiceErrorsAsFormErrors, generic.EditView):
     @cached_property
     def header_more_buttons(self):
-        return [*super().header_more_buttons, Button(_("Send a new invitation"), icon_name="mail", priority=40,
-                                                     url=reverse("employee_invite", args=[self.object.pk]))]
+        buttons = [*super().header_more_buttons, Button(_("Send a new invitation"), icon_name="mail", priority=40,
+                                                        url=reverse("employee_invite", args=[self.object.pk]))]
+        if policy.can_disable_two_factor_of(self.request.membership, self.object) and \
+                policy.has_two_factor(self.object.user):
+            buttons.append(Button(_("Disable two-factor authentication"), icon_name="lock-open", priority=50,
+                                  url=reverse("employee_disable_two_factor", args=[self.object.pk])))
+        return buttons
 
     def save_instance(self):
         membership = self.form.save(commit=False)
@@ -219,6 +243,33 @@ class EmployeeInviteView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
         return redirect("employees:edit", self.membership.pk)
 
 
+class EmployeeDisableTwoFactorView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
+    """An employee lost their phone: remove their authenticators (GET asks, POST removes; audited)."""
+
+    template_name = "orgs/admin/disable_two_factor.html"
+    page_title = gettext_lazy("Disable two-factor authentication")
+    header_icon = "lock-open"
+
+    def dispatch(self, request, *args, pk, **kwargs):
+        require_org_admin(request)
+        self.membership = Membership.objects.select_related("user", "organization").filter(pk=pk).first()
+        if not policy.can_disable_two_factor_of(request.membership, self.membership):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "membership": self.membership,
+                "has_two_factor": policy.has_two_factor(self.membership.user)}
+
+    def post(self, request, *args, **kwargs):
+        from accounts.services import two_factor_disable
+
+        two_factor_disable(membership=self.membership, actor=request.user, request=request)
+        messages.success(request, _("Two-factor authentication of %(name)s has been disabled.") % {
+            "name": self.membership})
+        return redirect("employees:edit", self.membership.pk)
+
+
 class EmployeeViewSet(OrganizationViewSetMixin, ModelViewSet):
     model = Membership
     name = menu_name = "employees"
@@ -238,6 +289,8 @@ class EmployeeViewSet(OrganizationViewSetMixin, ModelViewSet):
         Column("role", label=gettext_lazy("Role"), accessor="get_role_display"),
         Column("departments", label=gettext_lazy("Departments"), accessor="department_names"),
         BooleanColumn("is_active", label=gettext_lazy("Active")),
+        # As words, not a colour: "on" / "off".
+        Column("has_two_factor", label=gettext_lazy("Two-factor"), accessor=two_factor_label),
     ]
 
     def get_form_class(self, for_update=False):
@@ -331,7 +384,10 @@ settings_panels = TabbedInterface(
         ObjectList(
             [
                 FieldPanel("strict_departments"), FieldPanel("strict_clients"), FieldPanel("anonymise_after_days"),
-                FieldPanel("allow_remote_support"), FieldPanel("two_factor_policy"),
+                FieldPanel("allow_remote_support"), FieldPanel("two_factor_policy", help_text=gettext_lazy(
+                    "When required, employees cannot use the portal or admin until they have set it up. The "
+                    "Employees list shows who has it (filter on “Two-factor authentication”) before you switch "
+                    "it on.")),
                 FieldPanel("session_idle_minutes"),
             ],
             heading=gettext_lazy("Privacy and security"),
@@ -538,6 +594,8 @@ class OrganizationViewSet(ModelViewSet):
 def admin_urls():
     return [
         path("employees/<int:pk>/invite/", EmployeeInviteView.as_view(), name="employee_invite"),
+        path("employees/<int:pk>/two-factor/disable/", EmployeeDisableTwoFactorView.as_view(),
+             name="employee_disable_two_factor"),
         path("organisation/", OrganizationSettingsView.as_view(), name="org_settings"),
         path("package/", PackageView.as_view(), name="org_package"),
     ]

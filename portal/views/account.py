@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import profile_update
 from orgs import policy, selectors
+from orgs.models import TwoFactorPolicy
 from orgs.services import changed_fields
 
 from ..access import member_required
@@ -41,7 +42,25 @@ def profile(request):
         if user.language:
             response.set_cookie("django_language", user.language, samesite="Lax")
         return response
-    return render(request, "portal/profile.html", {"form": form, "member": request.membership})
+    return render(request, "portal/profile.html", {
+        "form": form, "member": request.membership, "two_factor": _two_factor_status(request),
+    })
+
+
+def _two_factor_status(request):
+    """What My profile's "Two-factor authentication" section shows: what is set up and what may be added."""
+    from allauth.mfa.models import Authenticator
+
+    types = list(Authenticator.objects.filter(user_id=request.user.pk).values_list("type", flat=True))
+    recovery = Authenticator.objects.filter(user_id=request.user.pk, type=Authenticator.Type.RECOVERY_CODES).first()
+    return {
+        "enabled": policy.has_two_factor(request.user),
+        "totp": Authenticator.Type.TOTP in types,
+        "security_keys": types.count(Authenticator.Type.WEBAUTHN),
+        "recovery_codes_left": len(recovery.wrap().get_unused_codes()) if recovery else None,
+        "can_add": policy.can_add_two_factor(request.membership),
+        "required": request.organization.two_factor_policy == TwoFactorPolicy.REQUIRED,
+    }
 
 
 def _zone(organization):

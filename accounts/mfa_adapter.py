@@ -1,0 +1,57 @@
+"""allauth MFA adapter: TOTP secrets encrypted at rest, the organisation's name in authenticator apps.
+
+Encryption: Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) with a key derived from SECRET_KEY by
+HKDF-SHA256 under a purpose string of its own, so the key is used for nothing else and needs no setting of
+its own. Keys from SECRET_KEY_FALLBACKS still decrypt (MultiFernet), so rotating SECRET_KEY keeps existing
+authenticators working; rotation never needs the plain secret written anywhere.
+"""
+
+import base64
+
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+PURPOSE = b"openconsult.mfa.secrets.v1"
+PREFIX = "fernet:"
+
+
+def _derive(secret_key):
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _fernet():
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet([_derive(key) for key in keys if key])
+
+
+def _organization():
+    request = getattr(context, "request", None)
+    return getattr(request, "organization", None) if request is not None else None
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def encrypt(self, text):
+        return PREFIX + _fernet().encrypt(text.encode()).decode()
+
+    def decrypt(self, encrypted_text):
+        if not encrypted_text.startswith(PREFIX):
+            raise ValueError("An MFA secret is stored unencrypted.")
+        try:
+            return _fernet().decrypt(encrypted_text[len(PREFIX):].encode()).decode()
+        except InvalidToken as error:
+            raise ValueError("An MFA secret cannot be decrypted with SECRET_KEY (or its fallbacks).") from error
+
+    def get_totp_issuer(self):
+        """The authenticator app lists the account under the organisation's name ("Demo Practice")."""
+        organization = _organization()
+        return organization.name if organization is not None else settings.PLATFORM_NAME
+
+    def _get_site_name(self):
+        # Named in the security key's prompt (WebAuthn relying party) and in emails.
+        organization = _organization()
+        return organization.name if organization is not None else settings.PLATFORM_NAME
