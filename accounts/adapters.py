@@ -72,5 +72,24 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on (accounts/sso.py): only the request organisation's enabled OpenID Connect providers
+    exist; nobody signs up through allauth (a first SSO sign-in may create an employee in pre_social_login)."""
+
     def is_open_for_signup(self, request, sociallogin):
         return False
+
+    def list_apps(self, request, provider=None, client_id=None):
+        from allauth.core import context
+
+        from accounts import sso
+
+        request = request or context.request
+        return sso.social_apps(getattr(request, "organization", None), provider=provider, client_id=client_id)
+
+    def pre_social_login(self, request, sociallogin):
+        from accounts import sso
+
+        sso.pre_social_login(request, sociallogin)
+
+    def can_authenticate_by_email(self, login, email):
+        return False  # (issuer, subject) only, never an email address
