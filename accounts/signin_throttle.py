@@ -125,6 +125,7 @@ def failed(*, path, key, organization, request=None, label="", address=""):
     The limit's last allowed failure locks. Returns when the lock ends if this failure locked `key` or the
     address, after recording the lockout once.
     """
+    _names(path, "")  # an unknown path is a programming error
     locked = None
     if key not in (None, ""):
         digest = _digest(key)
@@ -151,6 +152,7 @@ def hit(*, path, organization, request=None, address=""):
 
     Returns the lock end when the address is, or has just become, locked (refuse the request then).
     """
+    _names(path, "")
     address = _address(request, address)
     if not address:
         return None

@@ -1,0 +1,178 @@
+"""The sign-in throttle itself (accounts/signin_throttle.py) and the org admin's "Sign-in lockouts" screen."""
+
+import time
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.test import RequestFactory
+
+from accounts import signin_throttle
+from orgs.models import AuditEvent
+from orgs.scoping import scopes_disabled
+from tests.conftest import PASSWORD, host_client, signed_in_client
+
+pytestmark = pytest.mark.django_db
+
+LOCKOUTS = "/admin/lockouts/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def lock(org, *, path="password", key="gp@alpha.test", request=None):
+    limit = signin_throttle.KEY_LIMITS[path]
+    results = [signin_throttle.failed(path=path, key=key, organization=org, request=request, label=key)
+               for _ in range(limit.failures)]
+    return results
+
+
+def events(org, action="signin.locked"):
+    with scopes_disabled():
+        return list(AuditEvent.objects.filter(organization=org, action=action))
+
+
+def test_the_last_allowed_failure_locks_once_and_the_lock_ends_on_time(alpha):
+    results = lock(alpha, path="api_key", key="oc_abc123")
+    assert results[:-1] == [None] * (len(results) - 1) and results[-1] is not None
+    until = results[-1]
+    assert signin_throttle.locked_until(path="api_key", key="oc_abc123", organization=alpha) == until
+    # More failures while locked neither extend the lock nor record it again.
+    assert signin_throttle.failed(path="api_key", key="oc_abc123", organization=alpha) is None
+    [event] = events(alpha)
+    assert event.changes == {"path": "api_key", "who": "oc_abc123", "until": until.isoformat(),
+                             "key": signin_throttle.key_digest("oc_abc123")}
+    assert "path: api_key" in event.changes_summary() and "who: oc_abc123" in event.changes_summary()
+    assert "key:" not in event.changes_summary()
+    assert signin_throttle.locked_until(path="password", key="oc_abc123", organization=alpha) is None  # per path
+    with time_machine.travel(until.timestamp() + 1):
+        assert signin_throttle.locked_until(path="api_key", key="oc_abc123", organization=alpha) is None
+
+
+def test_locked_until_counts_nothing_and_succeeded_forgets_the_failures(alpha):
+    for _ in range(10):
+        assert signin_throttle.locked_until(path="password", key="gp@alpha.test", organization=alpha) is None
+    limit = signin_throttle.KEY_LIMITS["password"]
+    for _ in range(limit.failures - 1):
+        signin_throttle.failed(path="password", key="gp@alpha.test", organization=alpha)
+    signin_throttle.succeeded(path="password", key="GP@alpha.test")  # keys ignore case and spaces
+    for _ in range(limit.failures - 1):
+        assert signin_throttle.failed(path="password", key=" gp@alpha.test", organization=alpha) is None
+    assert signin_throttle.failed(path="password", key="gp@alpha.test", organization=alpha) is not None
+
+
+def test_failures_with_a_request_also_count_per_address(alpha):
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.9")
+    limit = signin_throttle.ADDRESS_LIMITS["api_key"]
+    for number in range(limit.failures):
+        signin_throttle.failed(path="api_key", key=f"oc_key{number}", organization=alpha, request=request)
+    assert signin_throttle.locked_until(path="api_key", key="oc_fresh", organization=alpha, request=request)
+    assert signin_throttle.locked_until(path="api_key", key="oc_fresh", organization=alpha) is None
+    [event] = events(alpha)
+    assert event.changes["who"] == "203.0.113.9" and event.ip_address == "203.0.113.9"
+
+
+def test_an_unknown_path_is_refused(alpha):
+    with pytest.raises(ValueError):
+        signin_throttle.failed(path="telepathy", key="x", organization=alpha)
+
+
+def test_the_message_says_when_to_try_again_in_the_readers_language(alpha):
+    from django.utils import translation
+
+    [*_, until] = lock(alpha)
+    assert "Try again after" in signin_throttle.message(until)
+    with translation.override("nl"):
+        text = signin_throttle.message(until)
+    assert text  # translated once the lead compiles the catalogues; never empty
+
+
+# --- the org admin's screen ----------------------------------------------------------------------------
+
+def test_the_org_admin_sees_current_lockouts_and_unlocks_one(alpha):
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    assert "Nobody is locked out right now." in admin.get(LOCKOUTS).content.decode()
+    lock(alpha)
+    other = host_client(alpha)
+    response = other.post("/accounts/login/", {"login": "gp@alpha.test", "password": PASSWORD})
+    assert "Try again after" in response.content.decode()
+    html = admin.get(LOCKOUTS).content.decode()
+    assert "gp@alpha.test" in html and "Password" in html and "Unlock" in html
+    [event] = events(alpha)
+    response = admin.post(LOCKOUTS, {"event": event.pk})
+    assert response.status_code == 302
+    assert "Nobody is locked out right now." in admin.get(LOCKOUTS).content.decode()
+    [unlocked] = events(alpha, "signin.unlocked")
+    assert unlocked.actor == alpha.people["admin"].user and unlocked.changes["who"] == "gp@alpha.test"
+    response = other.post("/accounts/login/", {"login": "gp@alpha.test", "password": PASSWORD})
+    assert response.status_code == 302  # signed in again
+    # Unlocking again (a second tab) says it has ended and writes nothing.
+    admin.post(LOCKOUTS, {"event": event.pk})
+    assert len(events(alpha, "signin.unlocked")) == 1
+
+
+def test_ended_lockouts_are_not_listed(alpha):
+    [*_, until] = lock(alpha)
+    with time_machine.travel(until.timestamp() + 1):
+        assert signin_throttle.current_lockouts(alpha) == []
+
+
+def test_lockouts_are_the_organisations_own(alpha, beta):
+    lock(alpha)
+    [event] = events(alpha)
+    beta_admin = signed_in_client(beta.people["admin"].user, beta)
+    assert "gp@alpha.test" not in beta_admin.get(LOCKOUTS).content.decode()
+    beta_admin.post(LOCKOUTS, {"event": event.pk})  # another organisation's lock: nothing happens
+    assert signin_throttle.locked_until(path="password", key="gp@alpha.test", organization=alpha)
+    assert events(beta, "signin.unlocked") == [] and events(alpha, "signin.unlocked") == []
+
+
+@pytest.mark.parametrize("person", ["gp", "deptadmin"])
+def test_only_org_admins_see_the_lockouts(alpha, person):
+    client = signed_in_client(alpha.people[person].user, alpha)
+    assert client.get(LOCKOUTS).status_code in (302, 403, 404)
+    lock(alpha)
+    [event] = events(alpha)
+    client.post(LOCKOUTS, {"event": event.pk})
+    assert signin_throttle.locked_until(path="password", key="gp@alpha.test", organization=alpha)
+
+
+def test_the_menu_and_the_audit_log_show_lockouts(alpha):
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    lock(alpha)
+    assert LOCKOUTS in admin.get("/admin/").content.decode()  # the settings menu item
+    html = admin.get("/admin/audit/?action=signin.").content.decode()
+    assert "Sign-in locked after failed attempts" in html and "gp@alpha.test" in html
+
+
+def test_unlocking_a_paused_portal_client_lets_them_ask_for_a_pin_again(alpha, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from portal import services as portal_services
+    from tests.portal.patient_helpers import make_client, request_pin
+
+    patient = make_client(alpha)
+    browser = host_client(alpha)
+    wrong = 0
+    while portal_services.sign_in_paused_until(patient) is None:
+        cache.clear()
+        mail.outbox.clear()
+        request_pin(browser, django_capture_on_commit_callbacks, email=patient.email)
+        for _ in range(4):
+            browser.post("/patient/code/", {"pin": "000000"})
+            wrong += 1
+        assert wrong < 30
+    [lockout] = signin_throttle.current_lockouts(alpha)
+    assert lockout["path"] == "pin"
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    time.sleep(0.01)
+    admin.post(LOCKOUTS, {"event": lockout["event"].pk})
+    assert portal_services.sign_in_paused_until(patient) is None
+    cache.clear()
+    mail.outbox.clear()
+    request_pin(browser, django_capture_on_commit_callbacks, email=patient.email)
+    assert [m.to for m in mail.outbox] == [[patient.email]]
