@@ -145,7 +145,8 @@ def too_many_requests(request, exc):
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return api.create_response(request, {"detail": _("Not found.")}, status=404)
+    message = str(exc) if exc.args and isinstance(exc.args[0], str) else _("Not found.")
+    return api.create_response(request, {"detail": message}, status=404)
 
 
 @api.exception_handler(PermissionDenied)

@@ -3,7 +3,7 @@
 Every call runs inside the host organisation's scope (OrganizationHostMiddleware) as the API key's member
 (orgs.api_keys.api_member: an org-admin-like integration). Reads go through consult.selectors and the policy,
 writes through consult.services, so validation, audit rows and client emails are the portal's own.
-An id in the path that is not the organisation's (or not visible) is a 404; a bad id in a body a 422.
+An id (in the path or the body) that is not the organisation's, or not visible to the key, is a 404.
 """
 
 import zoneinfo
@@ -24,7 +24,7 @@ from .models import Availability
 from .services import CLIENT_FIELDS
 
 MAX_SLOT_DAYS = 62
-ERRORS = {401: s.Error, 404: s.Error, 422: s.ValidationErrors, 429: s.Error}
+ERRORS = {400: s.Error, 401: s.Error, 404: s.Error, 422: s.ValidationErrors, 429: s.Error}
 
 router = Router()
 
@@ -91,22 +91,22 @@ def _practitioner_or_404(member, practitioner_id):
     return practitioner
 
 
-def _practitioner_in(member, practitioner_id, field="practitioner_id"):
+def _practitioner_in(member, practitioner_id):
     if practitioner_id is None:
         return None
     practitioner = policy.visible_employees(member, Membership.objects.select_related("user", "organization")) \
         .filter(pk=practitioner_id).first()
     if practitioner is None:
-        raise ValidationError({field: _("There is no practitioner with this id.")})
+        raise Http404(_("There is no practitioner with this id."))
     return practitioner
 
 
-def _department_in(member, department_id, field="department_id"):
+def _department_in(member, department_id):
     if department_id is None:
         return None
     department = policy.visible_departments(member, Department.objects.all()).filter(pk=department_id).first()
     if department is None:
-        raise ValidationError({field: _("There is no department with this id.")})
+        raise Http404(_("There is no department with this id."))
     return department
 
 
@@ -219,7 +219,7 @@ def create_appointment(request, payload: s.AppointmentIn):
     member = _member(request)
     client = selectors.client_for(member, payload.client_id)
     if client is None:
-        raise ValidationError({"client_id": _("There is no client with this id.")})
+        raise Http404(_("There is no client with this id."))
     practitioner = _practitioner_in(member, payload.practitioner_id)
     department = _department_in(member, payload.department_id)
     appointment = services.appointment_create(
