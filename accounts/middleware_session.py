@@ -2,8 +2,9 @@
 
 IdleSessionMiddleware: staff signed in on an organisation's host are signed out after the organisation's
 `session_idle_minutes` without a request. The last request's time is kept in the session itself, so a cookie
-that outlives its age (a copied cookie, a clock-skewed browser) does not extend it; the cookie's expiry follows
-too (SESSION_SAVE_EVERY_REQUEST re-sends it). The next page says why they must sign in again.
+that outlives its age (a copied cookie, a clock-skewed browser) does not extend it; the cookie's and the stored
+session's expiry follow too (set_expiry on every request; SESSION_SAVE_EVERY_REQUEST re-sends the cookie).
+The next page says why they must sign in again.
 
 SsoThrottleMiddleware: OpenID Connect login and callback requests (/accounts/oidc/...) per address, through
 accounts/signin_throttle.py ("sso"): a loop or a bot hitting the provider redirects is refused for a while.
@@ -21,6 +22,9 @@ from django.utils.translation import ngettext
 from . import signin_throttle
 
 LAST_SEEN = "_last_seen"
+# The stored session (and its cookie) outlive the idle time by this much, so someone who comes back a little
+# later is told why they must sign in again; this middleware, not the cookie, ends the session on time.
+NOTICE_GRACE_SECONDS = 60 * 60
 
 
 class IdleSessionMiddleware:
@@ -49,7 +53,7 @@ class IdleSessionMiddleware:
                 login += "?" + urlencode({"next": request.get_full_path()})
             return redirect(login)
         request.session[LAST_SEEN] = now
-        request.session.set_expiry(minutes * 60)
+        request.session.set_expiry(minutes * 60 + NOTICE_GRACE_SECONDS)
         return self.get_response(request)
 
 
