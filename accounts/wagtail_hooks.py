@@ -33,6 +33,10 @@ class OidcProviderForm(WagtailAdminModelForm):
         help_text=gettext_lazy("From the provider's app registration. Stored encrypted and never shown again."),
     )
 
+    issuer = forms.URLField(
+        label=OidcProvider._meta.get_field("issuer").verbose_name, max_length=300, assume_scheme="https",
+        help_text=OidcProvider._meta.get_field("issuer").help_text,
+    )
     new_user_departments = forms.ModelMultipleChoiceField(
         label=gettext_lazy("Departments for created users"), required=False,
         queryset=Department.objects.with_scopes_disabled().none(), widget=forms.CheckboxSelectMultiple,
