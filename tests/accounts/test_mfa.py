@@ -3,7 +3,7 @@
 import json
 import time
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -40,7 +40,7 @@ def _start_of_a_period():
     """At the start of a 30-second TOTP period (time keeps running): a code computed now is still the
     server's code when the request arrives."""
     now = time.time()
-    with time_machine.travel(datetime.fromtimestamp(now - now % 30 + 0.5, tz=timezone.utc), tick=True):
+    with time_machine.travel(datetime.fromtimestamp(now - now % 30 + 0.5, tz=UTC), tick=True):
         yield
 
 

@@ -63,3 +63,37 @@ def test_practitioner_activates_totp_in_my_profile_and_signs_in_with_a_code(brow
     page.locator("main form [type=submit]").first.click()
     expect(page).to_have_url(url_for("alpha", "/portal/"))
     expect(page.get_by_role("link", name="Set up two-factor authentication")).to_have_count(0)
+
+
+def test_security_key_as_second_factor_with_a_virtual_authenticator(browser, url_for, alpha):
+    """The whole WebAuthn ceremony: Chromium's virtual authenticator (DevTools protocol) stands in for a key."""
+    cache.clear()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+
+    login(page, url_for("alpha", "/accounts/login/"), "gp@alpha.test")
+    page.goto(url_for("alpha", "/portal/profile/"))
+    page.get_by_role("region", name="Two-factor authentication").get_by_role("link", name="Add a security key").click()
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form:has(input[name=password]) [type=submit]").click()
+    page.get_by_label("Name").fill("USB key")
+    with page.expect_navigation():
+        page.locator("#mfa_webauthn_add").click()
+    from allauth.mfa.models import Authenticator
+
+    assert set(Authenticator.objects.filter(user=alpha.people["gp"].user).values_list("type", flat=True)) == {
+        "webauthn", "recovery_codes"}
+
+    page.goto(url_for("alpha", "/accounts/logout/"))
+    page.locator("main form [type=submit]").click()
+    login(page, url_for("alpha", "/accounts/login/"), "gp@alpha.test")
+    expect(page).to_have_url(url_for("alpha", "/accounts/2fa/authenticate/"))
+    with page.expect_navigation(url=url_for("alpha", "/portal/")):
+        page.locator("#mfa_webauthn_authenticate").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
