@@ -40,18 +40,19 @@ class Limit:
 # Per key (the account, client or API key someone tries to get into).
 KEY_LIMITS = {
     # 5 wrong passwords per account in 15 minutes lock that account for 15 minutes: a person who mistypes gets
-    # several tries, a guesser gets 20 an hour at most. allauth's own ACCOUNT_RATE_LIMITS still apply as well.
+    # several tries, a guesser about 10 an hour. allauth's own ACCOUNT_RATE_LIMITS still apply as well.
     "password": Limit(5, 15 * 60, 15 * 60),
-    # A second factor has only 10^6 codes; 5 wrong codes per account in 15 minutes lock it for 15 minutes
-    # (allauth limits MFA codes per login attempt only, so a fresh password login would reset its count).
+    # A second factor has only 10^6 codes; 5 wrong codes per account in 15 minutes lock it for 15 minutes.
+    # (allauth limits code tries per user too, 5 per 5 minutes, but records nothing and names no time.)
     "mfa": Limit(5, 15 * 60, 15 * 60),
-    # Portal PINs: the portal's own daily pause (portal/services.py) lets a client's PINs take 5 tries each;
-    # this lock is a short brake on quick bursts per client on top.
+    # Portal PINs: a client's sign-in pauses for a day after 10 wrong codes (portal/services.py, recorded
+    # here through record_lockout); this per-client limit is for a caller counting failures per client.
     "pin": Limit(10, 15 * 60, 15 * 60),
     # API keys are long random secrets: many wrong ones for one key prefix mean a broken client or a guesser;
     # 10 per 5 minutes locks that prefix for 15 minutes so a broken integration is noticed, not hammered.
     "api_key": Limit(10, 5 * 60, 15 * 60),
-    # SSO has no secret typed here; a failed OIDC callback per address (see PER_ADDRESS) is what counts.
+    # SSO has no secret typed here: its requests per address (ADDRESS_LIMITS) are what counts; this is for a
+    # caller that counts failed callbacks per account.
     "sso": Limit(10, 15 * 60, 15 * 60),
 }
 
@@ -59,10 +60,10 @@ KEY_LIMITS = {
 ADDRESS_LIMITS = {
     "password": Limit(20, 15 * 60, 15 * 60),  # 20 wrong passwords from one address per 15 minutes
     "mfa": Limit(20, 15 * 60, 15 * 60),
-    "pin": Limit(20, 15 * 60, 15 * 60),  # as the portal's PIN_TRIES_PER_ADDRESS
+    "pin": Limit(20, 15 * 60, 15 * 60),  # PIN tries, right or wrong (portal's PIN_TRIES_PER_ADDRESS)
     "api_key": Limit(30, 5 * 60, 15 * 60),
     # OIDC login/callback requests (not only failures) per address: a person needs a handful; a loop or a bot
-    # more than 30 in 5 minutes (accounts/sso_throttle.py counts them).
+    # more than 30 in 5 minutes (accounts/middleware_session.py SsoThrottleMiddleware counts them).
     "sso": Limit(30, 5 * 60, 5 * 60),
 }
 
