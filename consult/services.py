@@ -104,7 +104,7 @@ def client_record_viewed(*, member, client, request=None):
     if not policy.can_view_client(member, client):
         raise PermissionDenied
     acting_for = ""
-    if getattr(member, "is_platform_staff", False):
+    if getattr(member, "is_remote_support", False):
         acting_for = _("remote support")
     audit_record(organization=member.organization, actor=member.user, action="client.view", target=client,
                  changes={"acting_for": [None, acting_for or member.get_role_display()]}, request=request)
@@ -312,7 +312,7 @@ def _questionnaires_for_booking(sender, client, appointment, questionnaires, act
 
 def quick_consult_create(*, member, client, guests=(), request=None):
     """A consult that starts now with the member as practitioner (F-APPT-7)."""
-    if member.pk is None:
+    if not policy.can_act_live(member):
         raise ValidationError(_("Only employees of the organisation hold consults."))
     return appointment_create(
         member=member, client=client, practitioner=member, starts_at=timezone.now().replace(microsecond=0),
@@ -457,7 +457,7 @@ def departments_for_appointments(member):
 
 def walk_in_set(*, member, is_open):
     """The practitioner's walk-in switch (F-ROOM-10): whether the walk-in widget may send visitors now."""
-    if member.pk is None or member.role not in ("practitioner", "department_admin", "org_admin"):
+    if not policy.can_act_live(member) or member.role not in ("practitioner", "department_admin", "org_admin"):
         raise PermissionDenied
     type(member).objects.with_scopes_disabled().filter(pk=member.pk).update(walk_in_open=is_open)
     member.walk_in_open = is_open

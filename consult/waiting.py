@@ -122,7 +122,7 @@ def waiting_call_in(*, member, entry, request=None):
 
     appointment = entry.appointment
     if not policy.can_hold_consult(member, appointment):
-        raise PermissionDenied  # also platform staff giving remote support: they look, they do not call in
+        raise PermissionDenied  # also platform staff giving remote support (member.is_remote_support): they look
     if entry.status != WaitingStatus.WAITING:
         raise ValidationError(_("This person is no longer waiting."))
     # Calling in and opening the consult succeed or fail together: no one is left "called" with no room.

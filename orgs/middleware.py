@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from wagtail.models import Page
 
 from . import policy, selectors
-from .models import Membership, Role
 from .scoping import organization_scope, scopes_disabled
 
 SESSION_ORG_KEY = "openconsult_organization"
@@ -52,13 +51,6 @@ class OrganizationHostMiddleware:
             return self.get_response(request)
 
 
-def platform_staff_membership(organization, user):
-    """Platform staff on an organisation's host act as its admin, with no departments of their own."""
-    membership = Membership(organization=organization, user=user, role=Role.ORG_ADMIN, is_active=True)
-    membership.is_platform_staff = True
-    return membership
-
-
 class OrganizationAccessMiddleware:
     """Bind sessions to the host they signed in on, attach `request.membership`, gate /admin/."""
 
@@ -74,9 +66,9 @@ class OrganizationAccessMiddleware:
             if request.session.get(SESSION_ORG_KEY) != session_binding(organization):
                 request.user = AnonymousUser()
             elif organization is not None:
+                # Platform staff are here only through remote support, signed in as an employee
+                # (orgs/remote_support.py marks that membership after this middleware).
                 request.membership = selectors.membership_for(request.user, organization)
-                if request.membership is None and policy.can_sign_in(request.user, organization):
-                    request.membership = platform_staff_membership(organization, request.user)
                 if request.membership is None:  # deactivated since signing in
                     request.user = AnonymousUser()
             elif not request.user.is_superuser:

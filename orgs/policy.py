@@ -269,7 +269,7 @@ def can_manage_agenda(member, practitioner):
 def sees_remaining_slots(member):
     """The top bar's "3 booking slots left today": practitioners, when their organisation switched it on.
 
-    Admins (and platform staff acting as one) keep agendas for others; a count of their own would mislead.
+    Admins keep agendas for others; a count of their own would mislead.
     """
     return (
         member is not None and member.pk is not None and member.is_active and member.role == Role.PRACTITIONER

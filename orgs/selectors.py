@@ -69,11 +69,11 @@ def plan_usage(organization):
 
 
 def member_capacity(member):
-    """The capacity an employee acts in, for the audit log: role and departments, or platform support."""
+    """The capacity an employee acts in, for the audit log: role and departments, or remote support."""
     from django.utils.translation import gettext as _
 
-    if member.pk is None or getattr(member, "is_platform_staff", False):
-        return _("Platform support (remote support)")
+    if member.pk is None or getattr(member, "is_remote_support", False):
+        return _("remote support")
     role = str(member.get_role_display())
     names = list(Department.objects.with_scopes_disabled()
                  .filter(organization_id=member.organization_id, pk__in=policy.member_department_ids(member))

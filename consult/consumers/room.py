@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from orgs import policy, selectors
 from orgs.middleware import SESSION_ORG_KEY, session_binding
+from orgs.remote_support import mark_member
 from orgs.scoping import organization_scope
 
 from .. import room
@@ -106,7 +107,7 @@ class RoomConsumer(RejectingConsumer):
             return None
         if session.get(SESSION_ORG_KEY) != session_binding(organization):
             return False
-        member = selectors.membership_for(user, organization)
+        member = mark_member(selectors.membership_for(user, organization), session)
         if member is None or not policy.can_use_portal(member) or policy.must_set_up_two_factor(member):
             return False
         consult = room.consult_for_staff(member, appointment_id)

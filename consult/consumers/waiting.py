@@ -10,7 +10,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
 from orgs import policy, selectors
-from orgs.middleware import SESSION_ORG_KEY, platform_staff_membership, session_binding
+from orgs.middleware import SESSION_ORG_KEY, session_binding
+from orgs.remote_support import mark_member
 from orgs.scoping import organization_scope
 
 from .. import waiting
@@ -171,9 +172,7 @@ class StaffWaitingConsumer(RejectingConsumer):
         session = self.scope.get("session")
         if organization is None or session is None or session.get(SESSION_ORG_KEY) != session_binding(organization):
             return None
-        member = selectors.membership_for(user, organization)
-        if member is None and policy.can_sign_in(user, organization) and user.is_superuser:
-            member = platform_staff_membership(organization, user)
+        member = mark_member(selectors.membership_for(user, organization), session)
         if not policy.can_use_portal(member) or policy.must_set_up_two_factor(member):
             return None
         groups = [waiting.practitioner_group(member.pk)] if member.pk else []

@@ -307,10 +307,22 @@ class AuditFilterSet(WagtailFilterSet):
     action = django_filters.CharFilter(label=gettext_lazy("Action"), lookup_expr="startswith")
     actor_label = django_filters.CharFilter(label=gettext_lazy("Who"), lookup_expr="icontains")
     created_at = django_filters.DateFromToRangeFilter(label=gettext_lazy("When"), widget=DateRangePickerWidget)
+    remote_support = django_filters.BooleanFilter(label=gettext_lazy("Remote support"), method="filter_remote_support")
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "actor_label", "created_at"]
+        fields = ["action", "actor_label", "created_at", "remote_support"]
+
+    def filter_remote_support(self, queryset, name, value):
+        """Start, end and everything done during remote support by platform staff (orgs/remote_support.py)."""
+        from django.db.models import Q
+
+        from ..remote_support import remote_support_labels
+
+        during = Q(action__startswith="remote_support.") | Q(acting_for__in=remote_support_labels())
+        if value is None:
+            return queryset
+        return queryset.filter(during) if value else queryset.exclude(during)
 
 
 class AuditIndexView(OrgAdminOnly, generic.IndexView):
@@ -384,7 +396,11 @@ settings_panels = TabbedInterface(
         ObjectList(
             [
                 FieldPanel("strict_departments"), FieldPanel("strict_clients"), FieldPanel("anonymise_after_days"),
-                FieldPanel("allow_remote_support"), FieldPanel("two_factor_policy", help_text=gettext_lazy(
+                FieldPanel("allow_remote_support", help_text=gettext_lazy(
+                    "Platform support staff may then act as one of your employees, for at most an hour, after "
+                    "confirming with two-factor authentication. Each session, its reason and every change made are "
+                    "in the Audit log (filter on “Remote support”). Switching this off ends running sessions.")),
+                FieldPanel("two_factor_policy", help_text=gettext_lazy(
                     "When required, employees cannot use the portal or admin until they have set it up. The "
                     "Employees list shows who has it (filter on “Two-factor authentication”) before you switch "
                     "it on.")),
@@ -530,6 +546,18 @@ class PlatformStaffOnly:
         return super().dispatch(request, *args, **kwargs)
 
 
+def remote_support_button(organization, button_class):
+    """"Remote support" (orgs/views/remote_support.py) for an organisation that allows it, else None."""
+    url = remote_support_url(organization)
+    return button_class(_("Remote support"), url=url, icon_name="help", priority=40) if url else None
+
+
+def remote_support_url(organization):
+    if not (organization.is_active and organization.allow_remote_support):
+        return None
+    return reverse("organisations:remote_support", args=[organization.pk])
+
+
 class OrganizationIndexView(PlatformStaffOnly, generic.IndexView):
     pass
 
@@ -555,6 +583,18 @@ class OrganizationCreateView(PlatformStaffOnly, ServiceErrorsAsFormErrors, gener
 
 
 class OrganizationEditView(PlatformStaffOnly, ServiceErrorsAsFormErrors, generic.EditView):
+    @cached_property
+    def header_more_buttons(self):
+        # Organisations are never deleted here (no delete URL): only remote support, where it is allowed.
+        button = remote_support_button(self.object, Button)
+        return [button] if button else []
+
+    def get_usage_url(self):
+        return None  # the viewset has no usage or delete view (this page failed on reversing them)
+
+    def get_delete_url(self):
+        return None
+
     def save_instance(self):
         organization = self.form.save(commit=False)
         return services.organization_update(
@@ -582,13 +622,19 @@ class OrganizationViewSet(ModelViewSet):
         Column("plan_name", label=gettext_lazy("Plan")),
         Column("max_users", label=gettext_lazy("Max users")),
         BooleanColumn("is_active", label=gettext_lazy("Active")),
+        TitleColumn("remote_support", label=gettext_lazy("Remote support"), get_url=remote_support_url,
+                    accessor=lambda org: _("Remote support") if remote_support_url(org) else _("not allowed")),
     ]
 
     def get_form_class(self, for_update=False):
         return OrganizationPlanForm if for_update else OrganizationCreateForm
 
     def get_urlpatterns(self):
-        return [p for p in super().get_urlpatterns() if p.name not in ("delete", "usage")]
+        from .remote_support import RemoteSupportStartView
+
+        return [p for p in super().get_urlpatterns() if p.name not in ("delete", "usage")] + [
+            path("<int:pk>/remote-support/", RemoteSupportStartView.as_view(), name="remote_support"),
+        ]
 
 
 def admin_urls():

@@ -215,10 +215,12 @@ def test_no_changes_for_past_or_unmoved_appointments(alpha, django_capture_on_co
 
 @pytest.mark.django_db
 def test_platform_staff_in_the_portal_get_pages_not_errors(alpha, superuser):
+    from tests.orgs.test_remote_support import support_client
+
     alpha.allow_remote_support = True
     alpha.save()
     client = new_client(alpha)
-    web = signed_in_client(superuser, alpha)
+    web = support_client(alpha, alpha.people["admin"], superuser)  # acting as the admin: no quick consults
     assert web.get("/portal/agenda/").status_code == 200
     response = web.post(f"/portal/clients/{client.pk}/quick-consult/")
     assert response.status_code == 302  # refused with a message, not a server error

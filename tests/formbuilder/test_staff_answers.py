@@ -205,9 +205,13 @@ def test_a_picture_of_another_response_is_a_404(alpha):
 
 
 def test_platform_staff_read_as_remote_support(alpha, superuser):
+    from tests.orgs.test_remote_support import support_client
+
     alpha.allow_remote_support = True
     alpha.save()
     response = answered_response(alpha)
-    assert signed_in_client(superuser, alpha).get(f"/portal/answers/{response.pk}/text/").status_code == 200
+    browser = support_client(alpha, alpha.people["admin"], superuser)
+    assert browser.get(f"/portal/answers/{response.pk}/text/").status_code == 200
     [row] = audit_rows()
-    assert row.acting_for == "Platform support (remote support)" and row.subject_label == "Anna Jansen"
+    assert row.acting_for == "remote support" and row.subject_label == "Anna Jansen"
+    assert row.actor_label == "staff@platform.test as admin@alpha.test (remote support)"

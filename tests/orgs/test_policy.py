@@ -135,10 +135,11 @@ def test_sign_in_rules(alpha, beta, superuser):
     assert not policy.can_sign_in(gp, beta)
     assert not policy.can_sign_in(gp, None)
     assert policy.can_sign_in(superuser, None)
-    assert not policy.can_sign_in(superuser, alpha)  # remote support is off by default (F-ORG-10)
+    assert not policy.can_sign_in(superuser, alpha)
     alpha.allow_remote_support = True
     alpha.save()
-    assert policy.can_sign_in(superuser, alpha)
+    # Platform staff enter only through remote support, signed in as an employee (F-ORG-10).
+    assert not policy.can_sign_in(superuser, alpha)
     alpha.is_active = False
     alpha.save()
     assert not policy.can_sign_in(gp, alpha)

@@ -123,11 +123,17 @@ def test_hidden_for_members_who_are_no_practitioner(switched_on, role):
         assert top_bar(switched_on, member) is None
 
 
-def test_hidden_for_platform_staff(switched_on, superuser):
-    switched_on.allow_remote_support = True
-    switched_on.save()
-    html = signed_in_client(superuser, switched_on).get("/portal/").content.decode()
-    assert "/portal/agenda/" in html and "remaining-slots" not in html
+def test_platform_staff_acting_as_a_practitioner_see_what_they_see(switched_on, superuser):
+    from tests.orgs.test_remote_support import support_client
+
+    alpha = switched_on
+    alpha.allow_remote_support = True
+    alpha.save()
+    gp = alpha.people["gp"]
+    bookable_hours(alpha, gp)
+    with time_machine.travel(local(8), tick=False):
+        html = support_client(alpha, gp, superuser).get("/portal/").content.decode()
+    assert 'data-remaining-slots="9"' in html and "data-remote-support-banner" in html
 
 
 def test_the_counter_costs_at_most_two_queries(switched_on):
