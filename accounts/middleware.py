@@ -33,6 +33,9 @@ class TwoFactorRequiredMiddleware:
                 return self.refuse(request)
             if request.path.startswith(ADD_PATHS) and not policy.can_add_two_factor(member):
                 raise Http404
+            if request.path.startswith("/accounts/2fa/"):
+                # The two-factor pages leave out links into the portal that would only come back here.
+                request.must_set_up_two_factor = policy.must_set_up_two_factor(member)
         return self.get_response(request)
 
     def refuse(self, request):

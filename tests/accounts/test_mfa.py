@@ -267,6 +267,7 @@ def test_required_sends_staff_to_set_it_up_first(alpha):
     response = client.get("/accounts/2fa/")
     assert response.status_code == 200
     assert "Alpha Practice requires two-factor authentication" in response.content.decode()
+    assert "Back to My profile" not in response.content.decode()  # it would only come back here
     # The setup pages (after the password again), the language switch and signing out stay reachable.
     reauthenticate(client)
     assert client.get(ACTIVATE).status_code == 200
