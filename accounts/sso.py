@@ -210,7 +210,8 @@ def social_app(provider):
         name=provider.button_text or provider.name,
         client_id=provider.client_id,
         secret=provider.client_secret,
-        settings={"server_url": provider.issuer, "fetch_userinfo": True},
+        # PKCE as well as the state: a stolen authorisation code is useless without this browser's verifier.
+        settings={"server_url": provider.issuer, "fetch_userinfo": True, "oauth_pkce_enabled": True},
     )
 
 

@@ -1,7 +1,7 @@
 """A small, real OpenID Connect provider for tests and local trials (F-AUTH-4).
 
 A threaded HTTP server on 127.0.0.1 with discovery, JWKS (an RSA key made per run), /authorize (approves
-at once, as the configured user), /token (checks the client secret, code and redirect URI; returns an
+at once, as the configured user), /token (checks the client secret, code, redirect URI and PKCE verifier; returns an
 RS256-signed ID token made with PyJWT) and /userinfo. Nothing is mocked: allauth talks HTTP to it.
 
 In tests:
@@ -14,6 +14,7 @@ then add a provider with issuer http://127.0.0.1:9000, client id "openconsult", 
 
 import argparse
 import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -93,7 +94,10 @@ class OidcTestProvider:
         if query.get("response_type") != "code":
             return 400, {"error": "unsupported_response_type"}, None
         code = secrets.token_urlsafe(16)
-        self.codes[code] = {"redirect_uri": redirect_uri, "nonce": query.get("nonce"), "user": dict(self.user)}
+        if query.get("code_challenge") and query.get("code_challenge_method") != "S256":
+            return 400, {"error": "invalid_request", "error_description": "only S256 PKCE"}, None
+        self.codes[code] = {"redirect_uri": redirect_uri, "nonce": query.get("nonce"), "user": dict(self.user),
+                            "code_challenge": query.get("code_challenge")}
         params = {"code": code}
         if "state" in query:
             params["state"] = query["state"]
@@ -114,6 +118,10 @@ class OidcTestProvider:
             return 400, {"error": "invalid_grant"}
         if grant["redirect_uri"] != form.get("redirect_uri"):
             return 400, {"error": "invalid_grant", "error_description": "redirect_uri mismatch"}
+        if grant["code_challenge"]:
+            digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant["code_challenge"]:
+                return 400, {"error": "invalid_grant", "error_description": "PKCE verifier mismatch"}
         now = int(time.time())
         claims = {**grant["user"], "iss": self.issuer, "aud": self.client_id, "iat": now, "exp": now + 300,
                   "jti": secrets.token_hex(8)}

@@ -51,7 +51,7 @@ def sso_sign_in(client, provider, idp):
     response = client.post(f"/accounts/oidc/{provider.provider_id}/login/")
     assert response.status_code == 302, response.content[:500]
     authorize = response["Location"]
-    assert authorize.startswith(f"{idp.issuer}/authorize?")
+    assert authorize.startswith(f"{idp.issuer}/authorize?") and "code_challenge=" in authorize  # PKCE on
     answer = requests.get(authorize, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
     callback = urlsplit(answer.headers["Location"])
