@@ -351,3 +351,22 @@ def test_profile_links_to_the_linked_accounts_page(alpha, beta, idp):
     assert "/accounts/3rdparty/" in client.get("/portal/profile/").content.decode()
     page = client.get("/accounts/3rdparty/").content.decode()
     assert "Alpha Google" in page and "Beta Microsoft" not in page
+
+
+def test_employee_links_the_provider_from_my_profile_then_signs_in_with_it(alpha, idp):
+    provider = make_provider(alpha, idp)
+    gp = alpha.people["gp"]
+    idp.user = {"sub": "gp-own-sub", "email": "gp.private@example.com", "email_verified": True}
+    client = signed_in_client(gp.user, alpha)
+    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/?process=connect")
+    assert response.status_code == 302 and response["Location"].startswith(f"{idp.issuer}/authorize?")
+    answer = requests.get(response["Location"], allow_redirects=False, timeout=10)
+    callback = urlsplit(answer.headers["Location"])
+    response = client.get(f"{callback.path}?{callback.query}")
+    assert response.status_code == 302 and "/accounts/3rdparty/" in response["Location"]
+    account = SocialAccount.objects.get(user=gp.user)
+    assert (account.provider, account.uid) == (provider.provider_id, "gp-own-sub")
+
+    fresh = host_client(alpha)
+    assert sso_sign_in(fresh, provider, idp).status_code == 302
+    assert signed_in_user_id(fresh) == str(gp.user.pk)
