@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -94,7 +94,3 @@ def admin_urls():
         path("api-keys/<int:pk>/rotate/", ApiKeyRotateView.as_view(), name="api_key_rotate"),
         path("api-keys/<int:pk>/revoke/", ApiKeyRevokeView.as_view(), name="api_key_revoke"),
     ]
-
-
-def index_url():
-    return reverse("api_keys")

@@ -22,7 +22,7 @@ from tests.api.conftest import make_key
 pytestmark = pytest.mark.django_db
 
 APP = get_wsgi_application()
-EXAMPLES = 8  # per operation and mode: 10 operations × 2 modes stay under a minute on a busy machine
+EXAMPLES = 15  # per operation and mode: 10 operations × 2 modes take about 20 s
 
 
 @pytest.fixture
