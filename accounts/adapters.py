@@ -18,7 +18,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
         from accounts import signin_throttle
 
-        until = signin_throttle.locked_until(path="password", key=credentials.get("email", ""), request=request,
+        until = signin_throttle.locked_until(path="password", key=_password_key(request, credentials), request=request,
                                              organization=getattr(request, "organization", None))
         if until is not None:
             raise forms.ValidationError(signin_throttle.message(until), code="locked")
@@ -29,8 +29,8 @@ class AccountAdapter(DefaultAccountAdapter):
 
         from accounts import signin_throttle
 
-        email = credentials.get("email", "")
-        until = signin_throttle.failed(path="password", key=email, label=email, request=request,
+        until = signin_throttle.failed(path="password", key=_password_key(request, credentials),
+                                       label=credentials.get("email", ""), request=request,
                                        organization=getattr(request, "organization", None))
         if until is not None:
             raise forms.ValidationError(signin_throttle.message(until), code="locked")
@@ -41,7 +41,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
         user = super().authenticate(request, **credentials)
         if user is not None and credentials.get("email"):
-            signin_throttle.succeeded(path="password", key=credentials["email"])
+            signin_throttle.succeeded(path="password", key=_password_key(request, credentials))
         return user
 
     def get_login_redirect_url(self, request):
@@ -69,6 +69,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # Only for accounts that may sign in on this host: the link must lead somewhere useful.
         if policy.can_sign_in(user, getattr(self.request, "organization", None)):
             super().send_password_reset_mail(user, email, context)
+
+
+def _password_key(request, credentials):
+    """An account's failed passwords count per host: wrong tries on one organisation's host (or the platform's)
+    neither lock nor reveal anything on another, and that organisation's admin sees and lifts the lock."""
+    email = (credentials.get("email") or "").strip()
+    if not email:
+        return ""
+    organization = getattr(request, "organization", None)
+    return f"{organization.pk if organization is not None else 'platform'}:{email}"
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -67,6 +67,14 @@ def test_wrong_passwords_lock_the_account_and_the_right_one_is_refused_until_the
     assert response.status_code == 302 and signed_in(client)
 
 
+def test_wrong_passwords_on_another_host_lock_nothing_here(alpha, beta):
+    for _ in range(signin_throttle.KEY_LIMITS["password"].failures):
+        sign_in(host_client(beta), "gp@alpha.test", password="wrong-password")
+    assert len(lockouts(beta, "password")) == 1 and lockouts(alpha, "password") == []
+    client = host_client(alpha)
+    assert sign_in(client, "gp@alpha.test").status_code == 302 and signed_in(client)
+
+
 def test_many_accounts_from_one_address_lock_the_address(alpha):
     client = host_client(alpha)
     limit = signin_throttle.ADDRESS_LIMITS["password"]
