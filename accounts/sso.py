@@ -377,15 +377,34 @@ def _provider_or_response(request, provider_id):
     return None
 
 
+def _leave_by_page(request, response, provider_id):
+    """Our CSP says form-action 'self', and browsers apply it to the redirects after a form is sent: the sign-in
+    button's POST may not be answered with a redirect to the provider. A page that moves on by itself (meta
+    refresh, and a Continue link) is a new navigation, which form-action does not restrict."""
+    if response.status_code not in (301, 302, 303, 307, 308):
+        return response
+    location = response["Location"]
+    target = urlsplit(location)
+    if not target.netloc or target.netloc == request.get_host():
+        return response
+    provider = providers_of(request.organization).filter(provider_id=provider_id).first()
+    page = render(request, "socialaccount/sso_redirect.html", {
+        "redirect_to": location, "provider_name": provider.name if provider else "",
+    })
+    page["Cache-Control"] = "no-store"
+    return page
+
+
 @login_not_required
 def login(request, provider_id):
     refused = _provider_or_response(request, provider_id)
     if refused is not None:
         return refused
     try:
-        return OAuth2LoginView.adapter_view(SignatureCheckingAdapter(request, provider_id))(request)
+        response = OAuth2LoginView.adapter_view(SignatureCheckingAdapter(request, provider_id))(request)
     except SocialApp.DoesNotExist as error:
         raise Http404 from error
+    return _leave_by_page(request, response, provider_id)
 
 
 @login_not_required

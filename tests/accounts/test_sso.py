@@ -4,6 +4,8 @@ Every sign-in goes through allauth talking HTTP to tests/oidc_provider.py: disco
 (client secret, code, redirect URI checked), the RS256 ID token checked against the provider's JWKS.
 """
 
+import html
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,11 +48,22 @@ def register_callback(idp, org, provider):
     idp.redirect_uris.append(f"http://{org.hostname}/accounts/oidc/{provider.provider_id}/login/callback/")
 
 
+def start_sign_in(client, provider, query=""):
+    """The sign-in button (a POST): answered with a page that moves on to the provider by itself, not a redirect,
+    which the CSP's form-action 'self' would block in browsers. Returns the provider's /authorize address."""
+    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/{query}")
+    assert response.status_code == 200, response.content[:500]
+    page = response.content.decode()
+    refresh = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', page).group(1)
+    link = re.search(r'<a class="button" href="([^"]+)" data-sso-continue>', page).group(1)
+    assert refresh == link
+    assert response["Cache-Control"] == "no-store"
+    return html.unescape(link)
+
+
 def sso_sign_in(client, provider, idp):
     """The browser's round trip: our login view → the provider's /authorize (real HTTP) → our callback."""
-    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/")
-    assert response.status_code == 302, response.content[:500]
-    authorize = response["Location"]
+    authorize = start_sign_in(client, provider)
     assert authorize.startswith(f"{idp.issuer}/authorize?") and "code_challenge=" in authorize  # PKCE on
     answer = requests.get(authorize, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text
@@ -172,8 +185,7 @@ def test_disabled_provider_is_refused(alpha, idp):
     provider = make_provider(alpha, idp)
     link(alpha.people["gp"], provider, "gp-sub")
     client = host_client(alpha)
-    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/")  # page left open while enabled
-    authorize = response["Location"]
+    authorize = start_sign_in(client, provider)  # a sign-in started while it was enabled
     with organization_scope(alpha):
         provider.enabled = False
         provider.save()
@@ -358,9 +370,9 @@ def test_employee_links_the_provider_from_my_profile_then_signs_in_with_it(alpha
     gp = alpha.people["gp"]
     idp.user = {"sub": "gp-own-sub", "email": "gp.private@example.com", "email_verified": True}
     client = signed_in_client(gp.user, alpha)
-    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/?process=connect")
-    assert response.status_code == 302 and response["Location"].startswith(f"{idp.issuer}/authorize?")
-    answer = requests.get(response["Location"], allow_redirects=False, timeout=10)
+    authorize = start_sign_in(client, provider, "?process=connect")
+    assert authorize.startswith(f"{idp.issuer}/authorize?")
+    answer = requests.get(authorize, allow_redirects=False, timeout=10)
     callback = urlsplit(answer.headers["Location"])
     response = client.get(f"{callback.path}?{callback.query}")
     assert response.status_code == 302 and "/accounts/3rdparty/" in response["Location"]
