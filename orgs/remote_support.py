@@ -43,7 +43,7 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # actions on employees).
 FORBIDDEN_PATHS = re.compile(
     r"^/(accounts/(password|2fa|mfa|3rdparty|social|reauthenticate|sessions)/"
-    r"|admin/(password_reset|account)/"
+    r"|admin/password_reset/"
     r"|admin/employees/\d+/[^/]*(2fa|mfa|two[-_]factor|password|authenticator|passkey|webauthn)"
     r"|portal/profile/[^/]*(password|2fa|mfa|two[-_]factor|authenticator|passkey|webauthn))"
 )

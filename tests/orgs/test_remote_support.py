@@ -253,7 +253,7 @@ def test_password_and_two_factor_pages_are_out_of_reach(allowing, superuser, sec
     gp = allowing.people["gp"]
     for url in ("/accounts/password/change/", "/accounts/password/set/", "/accounts/2fa/",
                 "/accounts/2fa/totp/activate/", "/accounts/2fa/recovery-codes/", "/accounts/3rdparty/",
-                "/accounts/reauthenticate/", f"/admin/employees/{gp.pk}/two-factor/disable/"):
+                "/accounts/reauthenticate/", "/accounts/sessions/", f"/admin/employees/{gp.pk}/two-factor/disable/"):
         response = client.get(url)
         assert response.status_code == 403, url
         html = response.content.decode()
@@ -263,6 +263,7 @@ def test_password_and_two_factor_pages_are_out_of_reach(allowing, superuser, sec
     assert response.status_code == 403
     admin.user.refresh_from_db()
     assert admin.user.check_password(PASSWORD)
+    assert client.get("/admin/account/")["Location"] == "/portal/profile/"  # Wagtail's account link: My profile
     profile = client.get("/portal/profile/").content.decode()
     assert "/accounts/password/change/" not in profile and "/accounts/2fa/" not in profile
 
