@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import ngettext
@@ -49,7 +50,11 @@ class IdleSessionMiddleware:
                 minutes,
             ) % {"minutes": minutes})
             login = reverse("account_login")
-            if request.method == "GET" and not request.headers.get("HX-Request"):
+            if request.headers.get("HX-Request"):  # a fragment: htmx sends the whole page to the sign-in
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = login
+                return response
+            if request.method == "GET":
                 login += "?" + urlencode({"next": request.get_full_path()})
             return redirect(login)
         request.session[LAST_SEEN] = now

@@ -80,6 +80,18 @@ def test_each_organisation_has_its_own_idle_time(alpha, beta):
         assert at_beta.get("/portal/").status_code == 200
 
 
+def test_an_htmx_request_after_the_idle_time_sends_the_page_to_the_sign_in(alpha):
+    set_idle_minutes(alpha, 10)
+    start = time.time()
+    with time_machine.travel(start, tick=False):
+        client = signed_in(alpha)
+        client.get("/portal/")
+    with time_machine.travel(start + 11 * 60, tick=False):
+        response = client.get("/portal/", HTTP_HX_REQUEST="true")
+        assert response.status_code == 204 and response["HX-Redirect"] == "/accounts/login/"
+        assert "_auth_user_id" not in client.session
+
+
 def test_a_post_after_the_idle_time_is_not_carried_out(alpha):
     set_idle_minutes(alpha, 10)
     start = time.time()
