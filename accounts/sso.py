@@ -169,7 +169,7 @@ def oidc_provider_update(*, provider, actor, changes, client_secret="", departme
     if provider.issuer != old.issuer:
         provider.provider_id = provider_id_for(organization_id=organization.pk, key=provider.key,
                                                issuer=provider.issuer)
-        changes["linked_accounts_removed"] = [_unlink_all(old.provider_id), 0]
+        changes["linked_accounts"] = [_unlink_all(old.provider_id), 0]  # "linked accounts: 3 → 0"
     if client_secret:
         provider.client_secret_sealed = secret_seal(provider, client_secret)
         changes["client_secret"] = ["••••", "•••• (new)"]  # never the value
@@ -188,7 +188,7 @@ def oidc_provider_update(*, provider, actor, changes, client_secret="", departme
 def oidc_provider_delete(*, provider, actor, request=None):
     removed = _unlink_all(provider.provider_id)
     audit_record(organization=provider.organization, actor=actor, action="sso.delete", target=provider,
-                 changes={"linked_accounts_removed": [removed, 0]}, request=request)
+                 changes={"linked_accounts": [removed, 0]}, request=request)
     with organization_scope(provider.organization):
         provider.delete()
 

@@ -236,6 +236,9 @@ def test_changing_the_issuer_unlinks_accounts_of_the_old_issuer(alpha, idp):
         register_callback(other, alpha, provider)
         assert provider.provider_id != old_id
         assert not SocialAccount.objects.filter(provider=old_id).exists()
+        with scopes_disabled():
+            update = AuditEvent.objects.get(organization=alpha, action="sso.update")
+        assert update.changes["linked_accounts"] == [1, 0] and update.changes["issuer"][1] == other.issuer
         # The same subject at another issuer is another person: no sign-in as the gp.
         other.user = {"sub": "same-sub", "email": "gp@alpha.test", "email_verified": True}
         client = host_client(alpha)
@@ -295,6 +298,7 @@ def test_client_secret_is_encrypted_at_rest_and_never_rendered(alpha, idp):
     assert "•••• set, type to replace" in page
     # The settings page gives the exact callback URL to register.
     assert f"{alpha.base_url}/accounts/oidc/{provider.provider_id}/login/callback/" in page
+    assert "https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0" in page  # the presets, escaped
 
 
 def test_admin_creates_edits_and_deletes_providers_audited(alpha, idp):
