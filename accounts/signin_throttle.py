@@ -252,7 +252,8 @@ def _record(*, path, digest, who, until, organization, request):
     from orgs.services import audit_record
 
     audit_record(organization=organization, actor=None, action="signin.locked", request=request,
-                 changes={"path": path, "who": str(who)[:200], "until": until.isoformat(), "key": digest})
+                 changes={"path": path, "who": str(who)[:200], "until": until.isoformat(timespec="seconds"),
+                          "key": digest})
 
 
 def message(until):

@@ -47,7 +47,7 @@ def test_the_last_allowed_failure_locks_once_and_the_lock_ends_on_time(alpha):
     # More failures while locked neither extend the lock nor record it again.
     assert signin_throttle.failed(path="api_key", key="oc_abc123", organization=alpha) is None
     [event] = events(alpha)
-    assert event.changes == {"path": "api_key", "who": "oc_abc123", "until": until.isoformat(),
+    assert event.changes == {"path": "api_key", "who": "oc_abc123", "until": until.isoformat(timespec="seconds"),
                              "key": signin_throttle.key_digest("oc_abc123")}
     assert "path: api_key" in event.changes_summary() and "who: oc_abc123" in event.changes_summary()
     assert "key:" not in event.changes_summary()
