@@ -366,3 +366,10 @@ def test_only_the_organisations_own_admins_may_disable(alpha, beta):
     assert authenticators(gp) == {"totp", "recovery_codes"}
     with scopes_disabled():
         assert not AuditEvent.objects.filter(action="mfa.disable").exists()
+
+
+def test_the_reminder_reaches_an_org_admin_in_the_admin_too(alpha):
+    client = host_client(alpha)
+    assert sign_in(client, "admin@alpha.test")["Location"] == "/admin/"
+    html = client.get("/admin/").content.decode()
+    assert '<a href="/accounts/2fa/">Set up two-factor authentication</a>' in html  # a link, not escaped text
