@@ -1,10 +1,11 @@
 """Session middleware of the sign-in security work (issue #7): inactivity expiry and the SSO request limit.
 
 IdleSessionMiddleware: staff signed in on an organisation's host are signed out after the organisation's
-`session_idle_minutes` without a request. The last request's time is kept in the session itself, so a cookie
-that outlives its age (a copied cookie, a clock-skewed browser) does not extend it; the cookie's and the stored
-session's expiry follow too (set_expiry on every request; SESSION_SAVE_EVERY_REQUEST re-sends the cookie).
-The next page says why they must sign in again.
+`session_idle_minutes` without a request (platform staff on the platform host after PLATFORM_SESSION_IDLE_MINUTES).
+The last request's time is kept in the session itself, so a cookie that outlives its age (a copied cookie, a
+clock-skewed browser) does not extend it. The cookie itself stays a browser-session cookie (closing the browser of a
+shared practice computer still signs out); the stored session lives SESSION_COOKIE_AGE, the longest idle time an
+organisation may choose plus an hour, so the next page can say why they must sign in again.
 
 SsoThrottleMiddleware: OpenID Connect login and callback requests (/accounts/oidc/...) per address, through
 accounts/signin_throttle.py ("sso"): a loop or a bot hitting the provider redirects is refused for a while.
@@ -13,6 +14,7 @@ accounts/signin_throttle.py ("sso"): a loop or a bot hitting the provider redire
 import time
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse
@@ -23,9 +25,6 @@ from django.utils.translation import ngettext
 from . import signin_throttle
 
 LAST_SEEN = "_last_seen"
-# The stored session (and its cookie) outlive the idle time by this much, so someone who comes back a little
-# later is told why they must sign in again; this middleware, not the cookie, ends the session on time.
-NOTICE_GRACE_SECONDS = 60 * 60
 
 
 class IdleSessionMiddleware:
@@ -37,8 +36,11 @@ class IdleSessionMiddleware:
     def __call__(self, request):
         organization = getattr(request, "organization", None)
         user = getattr(request, "user", None)
-        minutes = getattr(organization, "session_idle_minutes", None)
-        if organization is None or not minutes or user is None or not user.is_authenticated:
+        if organization is not None:
+            minutes = organization.session_idle_minutes
+        else:
+            minutes = settings.PLATFORM_SESSION_IDLE_MINUTES
+        if not minutes or user is None or not user.is_authenticated:
             return self.get_response(request)
         now = time.time()
         last_seen = request.session.get(LAST_SEEN)
@@ -58,7 +60,6 @@ class IdleSessionMiddleware:
                 login += "?" + urlencode({"next": request.get_full_path()})
             return redirect(login)
         request.session[LAST_SEEN] = now
-        request.session.set_expiry(minutes * 60 + NOTICE_GRACE_SECONDS)
         return self.get_response(request)
 
 

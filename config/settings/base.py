@@ -200,8 +200,12 @@ MFA_PASSKEY_LOGIN_ENABLED = False  # security keys are a second factor, not a pa
 USERSESSIONS_TRACK_ACTIVITY = False
 
 # Sessions: host-only cookies (no SESSION_COOKIE_DOMAIN), so a login on one organisation's subdomain
-# is never sent to another's; they end when the browser closes and after 12 idle hours.
-SESSION_COOKIE_AGE = 12 * 3600
+# is never sent to another's; they end when the browser closes and after the idle time below.
+# Idle sign-out is the organisation's setting (Organization.session_idle_minutes, at most a week), enforced by
+# accounts.middleware_session; the stored session outlives the longest choice by an hour so the next page can
+# say why. Platform staff on the platform host: PLATFORM_SESSION_IDLE_MINUTES.
+SESSION_COOKIE_AGE = (7 * 24 + 1) * 3600
+PLATFORM_SESSION_IDLE_MINUTES = env.int("PLATFORM_SESSION_IDLE_MINUTES", default=12 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
