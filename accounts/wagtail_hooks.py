@@ -5,6 +5,7 @@ The scoped manager keeps every lookup inside the request's organisation (another
 """
 
 from django import forms
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from wagtail.admin.ui.tables import BooleanColumn, Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from orgs import policy
 from orgs.models import Department
 from orgs.services import changed_fields
 from orgs.views.admin import OrgAdminOnly, OrganizationViewSetMixin, ServiceErrorsAsFormErrors
@@ -94,12 +96,19 @@ PROVIDER_PANELS = ObjectList([
 ], base_form_class=OidcProviderForm)
 
 
-class ProviderIndexView(OrgAdminOnly, generic.IndexView):
+class ProvidersInPerson(OrgAdminOnly):
+    def dispatch(self, request, *args, **kwargs):
+        if request.organization is not None and not policy.can_manage_sign_in_providers(request.membership):
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ProviderIndexView(ProvidersInPerson, generic.IndexView):
     def get_base_queryset(self):
         return OidcProvider.objects.select_related("organization")
 
 
-class ProviderCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.CreateView):
+class ProviderCreateView(ProvidersInPerson, ServiceErrorsAsFormErrors, generic.CreateView):
     def get_initial_form_instance(self):
         return OidcProvider(organization=self.request.organization)
 
@@ -117,7 +126,7 @@ class ProviderCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.Create
         )
 
 
-class ProviderEditView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.EditView):
+class ProviderEditView(ProvidersInPerson, ServiceErrorsAsFormErrors, generic.EditView):
     def save_instance(self):
         data = self.form.cleaned_data
         changes = changed_fields(self.form)
@@ -130,7 +139,7 @@ class ProviderEditView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.EditView
         )
 
 
-class ProviderDeleteView(OrgAdminOnly, generic.DeleteView):
+class ProviderDeleteView(ProvidersInPerson, generic.DeleteView):
     def delete_action(self):
         sso.oidc_provider_delete(provider=self.object, actor=self.request.user, request=self.request)
 

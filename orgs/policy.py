@@ -90,12 +90,23 @@ def should_remind_two_factor(member):
 def can_disable_two_factor_of(member, employee):
     """Remove another employee's authenticators (a lost phone): organisation admins of that organisation.
 
-    Not their own (they deactivate it in My profile, after re-authenticating)."""
+    Not their own (they deactivate it in My profile, after re-authenticating), and not of someone who also
+    signs in elsewhere (see `two_factor_reaches_beyond`)."""
     return (
         can_manage_employees(member) and not getattr(member, "is_remote_support", False)
         and employee is not None and employee.organization_id == member.organization_id
         and employee.user_id != member.user_id
+        and not two_factor_reaches_beyond(employee)
     )
+
+
+def two_factor_reaches_beyond(employee):
+    """A person's authenticators protect every organisation they work for (one account, one email): an admin of
+    one organisation must not remove the second factor another organisation relies on, nor that of platform
+    staff. Only platform support resets those."""
+    return employee.user.is_superuser or Membership.objects.with_scopes_disabled().filter(
+        user_id=employee.user_id, is_active=True
+    ).exclude(organization_id=employee.organization_id).exists()
 
 
 def can_add_two_factor(member):
@@ -107,8 +118,16 @@ def can_add_two_factor(member):
 
 
 def can_manage_api_keys(member):
-    """Create, rotate and revoke API keys: organisation admins (an API key never manages keys)."""
-    return can_manage_organization(member) and not getattr(member, "is_api_key", False)
+    """Create, rotate and revoke API keys: organisation admins (an API key never manages keys), in person: a key
+    made during remote support would outlast the session's time limit."""
+    return (can_manage_organization(member) and not getattr(member, "is_api_key", False)
+            and not getattr(member, "is_remote_support", False))
+
+
+def can_manage_sign_in_providers(member):
+    """Single sign-on providers: organisation admins in person (a provider set up during remote support would
+    let its author sign in after the session ends)."""
+    return can_manage_organization(member) and not getattr(member, "is_remote_support", False)
 
 
 def can_manage_plan(user):

@@ -41,8 +41,11 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # The employee's password, two-factor authentication and sign-in connections are theirs alone: staff acting as
 # them never reach these (allauth's pages, Wagtail's own password pages, the admin's two-factor/password
 # actions on employees).
+# Nor anything that would outlast the session: new employees (a set-password link to an address of the staff
+# member's choosing), API keys, single sign-on providers or linked sign-in identities.
 FORBIDDEN_PATHS = re.compile(
-    r"^/(accounts/(password|2fa|mfa|3rdparty|social|reauthenticate|sessions)/"
+    r"^/(accounts/(password|2fa|mfa|3rdparty|social|reauthenticate|sessions|oidc)/"
+    r"|admin/(employees/new|api-keys|sso_providers)(/|$)"
     r"|admin/password_reset/"
     r"|admin/employees/\d+/[^/]*(2fa|mfa|two[-_]factor|password|authenticator|passkey|webauthn)"
     r"|portal/profile/[^/]*(password|2fa|mfa|two[-_]factor|authenticator|passkey|webauthn))"
@@ -288,7 +291,7 @@ class RemoteSupportMiddleware:
         with acting(support, request.user.email):
             if FORBIDDEN_PATHS.match(request.path):
                 return render(request, "orgs/remote_support/forbidden.html", status=403)
-            if request.method == "POST" and request.path == "/accounts/logout/":
+            if request.method == "POST" and request.path in ("/accounts/logout/", "/admin/logout/"):
                 remote_support_end(request=request, why=END_REASONS["signed_out"]())
                 return redirect("/support/ended/?why=signed_out")
             response = self.get_response(request)

@@ -6,7 +6,7 @@ the request's organisation, so another organisation's id is a 404.
 
 import django_filters
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.shortcuts import redirect
@@ -253,17 +253,21 @@ class EmployeeDisableTwoFactorView(OrgAdminOnly, WagtailAdminTemplateMixin, Temp
     def dispatch(self, request, *args, pk, **kwargs):
         require_org_admin(request)
         self.membership = Membership.objects.select_related("user", "organization").filter(pk=pk).first()
-        if not policy.can_disable_two_factor_of(request.membership, self.membership):
+        self.works_elsewhere = self.membership is not None and policy.two_factor_reaches_beyond(self.membership)
+        if not self.works_elsewhere and not policy.can_disable_two_factor_of(request.membership, self.membership):
             raise Http404
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "membership": self.membership,
+                "works_elsewhere": self.works_elsewhere,
                 "has_two_factor": policy.has_two_factor(self.membership.user)}
 
     def post(self, request, *args, **kwargs):
         from accounts.services import two_factor_disable
 
+        if not policy.can_disable_two_factor_of(request.membership, self.membership):
+            raise PermissionDenied
         two_factor_disable(membership=self.membership, actor=request.user, request=request)
         messages.success(request, _("Two-factor authentication of %(name)s has been disabled.") % {
             "name": self.membership})

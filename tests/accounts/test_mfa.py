@@ -373,3 +373,26 @@ def test_the_reminder_reaches_an_org_admin_in_the_admin_too(alpha):
     assert sign_in(client, "admin@alpha.test")["Location"] == "/admin/"
     html = client.get("/admin/").content.decode()
     assert '<a href="/accounts/2fa/">Set up two-factor authentication</a>' in html  # a link, not escaped text
+
+
+def test_an_admin_cannot_remove_the_second_factor_another_organisation_relies_on(alpha, beta):
+    """One account may work for two organisations; its authenticators protect both. Adding beta's admin as an
+    employee of alpha must not let alpha's admin strip that protection."""
+    from orgs.models import Role
+    from orgs.services import employee_create
+
+    victim = beta.people["admin"]
+    activate(signed_in(beta, "admin"))
+    with scopes_disabled():
+        shared = employee_create(organization=alpha, actor=None, email=victim.user.email, first_name="B",
+                                 last_name="Admin", role=Role.PRACTITIONER, departments=[], send_invitation=False)
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    url = f"/admin/employees/{shared.pk}/two-factor/disable/"
+    assert url not in admin.get(f"/admin/employees/edit/{shared.pk}/").content.decode()
+    page = admin.get(url)
+    assert page.status_code == 200 and "Only platform support can reset it" in page.content.decode()
+    refused = admin.post(url)  # Wagtail answers a refusal with its "no permission" redirect
+    assert refused.status_code == 302 and refused["Location"] == "/admin/"
+    assert authenticators(victim) == {"totp", "recovery_codes"}
+    with scopes_disabled():
+        assert not AuditEvent.objects.filter(action="mfa.disable").exists()

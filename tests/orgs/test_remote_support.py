@@ -383,3 +383,45 @@ def test_platform_staff_cannot_sign_in_on_an_organisation_host(allowing, superus
     platform = platform_client()
     assert platform.get("/admin/", HTTP_HOST=allowing.hostname).status_code == 302
     assert platform.get("/admin/organisations/").status_code == 200  # the platform admin works as before
+
+
+def test_nothing_that_outlasts_the_session_can_be_made(allowing, superuser, secret):
+    """New employees (a set-password link to an address of the staff member's choosing), API keys, single sign-on
+    providers and linked sign-in identities would all outlive the time limit."""
+    from accounts.models import OidcProvider
+    from orgs.models import ApiKey, Membership
+
+    client = entered(allowing, allowing.people["admin"], secret, superuser)
+    for url in ("/admin/employees/new/", "/admin/api-keys/", "/admin/api-keys/new/", "/admin/sso_providers/",
+                "/admin/sso_providers/new/", "/accounts/oidc/anything/login/?process=connect"):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "Not available during remote support" in response.content.decode(), url
+    with scopes_disabled():
+        before = Membership.objects.filter(organization=allowing).count()
+    response = client.post("/admin/employees/new/", {"email": "helper@elsewhere.test", "first_name": "H",
+                                                     "last_name": "S", "role": "org_admin"})
+    assert response.status_code == 403
+    response = client.post("/admin/api-keys/new/", {"name": "Lasting"})
+    assert response.status_code == 403
+    with scopes_disabled():
+        assert Membership.objects.filter(organization=allowing).count() == before
+        assert not ApiKey.objects.filter(organization=allowing).exists()
+        assert not OidcProvider.objects.filter(organization=allowing).exists()
+
+
+def test_the_policy_refuses_keys_and_providers_to_remote_support_too(allowing):
+    from orgs import policy
+
+    admin = allowing.people["admin"]
+    assert policy.can_manage_api_keys(admin) and policy.can_manage_sign_in_providers(admin)
+    admin.is_remote_support = True
+    assert not policy.can_manage_api_keys(admin) and not policy.can_manage_sign_in_providers(admin)
+
+
+def test_signing_out_of_the_wagtail_admin_ends_the_session_too(allowing, superuser, secret):
+    client = entered(allowing, allowing.people["admin"], secret, superuser)
+    response = client.post("/admin/logout/")
+    assert response.status_code == 302 and response["Location"] == "/support/ended/?why=signed_out"
+    assert rows(allowing, "remote_support.end")[0].changes["reason"] == "signed out"
+    assert client.get("/admin/").status_code == 302
