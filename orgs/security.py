@@ -22,7 +22,7 @@ ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 # Powerful features nobody's page needs; the room pages get the camera, microphone and screen sharing for themselves.
-_NEVER = "geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), midi=()"
+_NEVER = "geolocation=(), payment=(), usb=(), serial=(), hid=(), midi=()"
 NO_PERMISSIONS = f"camera=(), microphone=(), display-capture=(), {_NEVER}"
 ROOM_PERMISSIONS = f"camera=(self), microphone=(self), display-capture=(self), {_NEVER}"
 

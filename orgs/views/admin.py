@@ -520,6 +520,12 @@ class OrganizationSettingsView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.
 
     def save_instance(self):
         organization = self.form.save(commit=False)
+        if ("two_factor_policy" in self.form.changed_data and organization.two_factor_policy == "required"
+                and not policy.has_two_factor(self.request.user)):
+            # Saving would send the admin straight to the setup page: say so before, not after.
+            raise ValidationError({"two_factor_policy": _(
+                "Set up two-factor authentication for yourself first (My profile), then require it for everyone."
+            )})
         return services.organization_update(
             organization=organization, actor=self.request.user, changes=services.changed_fields(self.form),
             request=self.request,
@@ -601,6 +607,12 @@ class OrganizationEditView(PlatformStaffOnly, ServiceErrorsAsFormErrors, generic
 
     def save_instance(self):
         organization = self.form.save(commit=False)
+        if ("two_factor_policy" in self.form.changed_data and organization.two_factor_policy == "required"
+                and not policy.has_two_factor(self.request.user)):
+            # Saving would send the admin straight to the setup page: say so before, not after.
+            raise ValidationError({"two_factor_policy": _(
+                "Set up two-factor authentication for yourself first (My profile), then require it for everyone."
+            )})
         return services.organization_update(
             organization=organization, actor=self.request.user, changes=services.changed_fields(self.form),
             request=self.request,

@@ -228,7 +228,8 @@ def test_activating_ends_the_other_sessions(alpha):
     assert other.get("/portal/").status_code == 200
     this = signed_in(alpha, "gp")
     activate(this)
-    assert other.get("/portal/").status_code == 302  # signed out
+    response = other.get("/portal/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")  # signed out
     assert this.get("/portal/").status_code == 200
 
 
@@ -239,7 +240,8 @@ def test_changing_the_password_ends_the_other_sessions(alpha):
     response = this.post("/accounts/password/change/", {"oldpassword": PASSWORD, "password1": new,
                                                          "password2": new})
     assert response.status_code == 302
-    assert other.get("/portal/").status_code == 302
+    response = other.get("/portal/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert this.get("/portal/").status_code == 200
 
 
@@ -268,6 +270,7 @@ def test_required_sends_staff_to_set_it_up_first(alpha):
     assert response.status_code == 200
     assert "Alpha Practice requires two-factor authentication" in response.content.decode()
     assert "Back to My profile" not in response.content.decode()  # it would only come back here
+    assert 'href="/portal/agenda/"' not in response.content.decode()  # nor a portal menu that loops back
     # The setup pages (after the password again), the language switch and signing out stay reachable.
     reauthenticate(client)
     assert client.get(ACTIVATE).status_code == 200
@@ -396,3 +399,13 @@ def test_an_admin_cannot_remove_the_second_factor_another_organisation_relies_on
     assert authenticators(victim) == {"totp", "recovery_codes"}
     with scopes_disabled():
         assert not AuditEvent.objects.filter(action="mfa.disable").exists()
+
+
+def test_platform_staff_set_up_two_factor_on_the_platform_host_without_portal_links(superuser):
+    """Remote support needs the staff member's own authenticator; its pages on the platform host lead back to the
+    platform admin, not into a portal that does not exist there."""
+    client = host_client(None)
+    assert sign_in(client, superuser.email)["Location"] == "/admin/"
+    page = client.get("/accounts/2fa/").content.decode()
+    assert 'href="/admin/"' in page and "Back to the platform admin" in page
+    assert "/portal/" not in page

@@ -298,7 +298,8 @@ def test_client_secret_is_encrypted_at_rest_and_never_rendered(alpha, idp):
     assert "•••• set, type to replace" in page
     # The settings page gives the exact callback URL to register.
     assert f"{alpha.base_url}/accounts/oidc/{provider.provider_id}/login/callback/" in page
-    assert "https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0" in page  # the presets, escaped
+    assert page.count("https://login.microsoftonline.com/&lt;tenant id&gt;/v2.0") == 2  # help text and callback panel
+    assert "microsoftonline.com/<tenant id>" not in page
 
 
 def test_admin_creates_edits_and_deletes_providers_audited(alpha, idp):

@@ -114,6 +114,15 @@ def test_settings_save_and_audit(alpha, admin_client):
     data.update({"name": "Alpha Practice", "strict_departments": "on", "anonymise_after_days": "365",
                  "contact_phone": "+31 10 000 0000", "two_factor_policy": "required"})
     data = {k: ("on" if v is True else v) for k, v in data.items() if k in form.fields}
+    # Requiring two-factor authentication while having none yourself is refused with the way out, not after.
+    refused = admin_client.post("/admin/organisation/", data)
+    assert refused.status_code == 200
+    assert "Set up two-factor authentication for yourself first" in str(refused.context["form"].errors)
+    alpha.refresh_from_db()
+    assert alpha.two_factor_policy == "allowed" and not alpha.strict_departments
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    TOTP.activate(alpha.people["admin"].user, generate_totp_secret())
     response = admin_client.post("/admin/organisation/", data)
     assert response.status_code == 302, response.context["form"].errors if response.context else response
     alpha.refresh_from_db()
