@@ -134,3 +134,13 @@ def test_platform_staff_never_sign_in_on_an_organisation_host(alpha, superuser):
         from orgs.models import AuditEvent
 
         assert not AuditEvent.objects.filter(organization=alpha, action__startswith="remote_support").exists()
+
+
+def test_the_sign_in_page_offers_no_sign_up_and_sends_patients_to_their_links(alpha):
+    from tests.conftest import host_client
+
+    alpha.client_app_enabled = True
+    alpha.save()
+    page = host_client(alpha).get("/accounts/login/").content.decode()
+    assert "sign up" not in page.lower() and "/accounts/signup/" not in page
+    assert "For employees of Alpha Practice" in page and 'href="/patient/"' in page
