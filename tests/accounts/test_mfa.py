@@ -249,7 +249,13 @@ def test_my_profile_links_the_sessions_page(alpha):
     client = signed_in(alpha, "gp")
     html = client.get("/portal/profile/").content.decode()
     assert 'href="/accounts/sessions/"' in html
-    assert client.get("/accounts/sessions/").status_code == 200
+    other = signed_in(alpha, "gp")
+    page = client.get("/accounts/sessions/").content.decode()
+    assert "Where you are signed in" in page and page.count("<tr>") == 3  # header + both sessions
+    assert "This session" in page and 'href="/portal/profile/"' in page
+    assert client.post("/accounts/sessions/").status_code == 302  # sign out the other sessions
+    assert other.get("/portal/")["Location"].startswith("/accounts/login/")
+    assert client.get("/portal/").status_code == 200
 
 
 # --- the organisation's policy ----------------------------------------------------------------------
