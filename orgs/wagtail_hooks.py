@@ -154,3 +154,11 @@ def register_api_key_urls():
 @hooks.register("register_settings_menu_item")
 def register_api_keys_item():
     return OrganizationMenuItem(_("API keys"), reverse("api_keys"), name="api-keys", icon_name="key", order=40)
+
+
+@hooks.register("insert_global_admin_css")
+def admin_css():
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+
+    return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))

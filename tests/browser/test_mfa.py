@@ -97,3 +97,23 @@ def test_security_key_as_second_factor_with_a_virtual_authenticator(browser, url
     with page.expect_navigation(url=url_for("alpha", "/portal/")):
         page.locator("#mfa_webauthn_authenticate").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def test_the_reminder_in_the_wagtail_admin_is_readable(browser, url_for, alpha):
+    """Wagtail's teal link on its teal info bar fails AA contrast; the reminder's link takes the bar's text colour."""
+    cache.clear()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", bypass_csp=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    login(page, url_for("alpha", "/accounts/login/"), "admin@alpha.test")
+    expect(page).to_have_url(url_for("alpha", "/admin/"))
+    link = page.locator(".messages li a", has_text="Set up two-factor authentication")
+    expect(link).to_be_visible()
+    link_colour = link.evaluate("a => getComputedStyle(a).color")
+    text_colour = link.evaluate("a => getComputedStyle(a.closest('li')).color")
+    assert link_colour == text_colour
+    page.add_script_tag(path="node_modules/axe-core/axe.min.js")
+    violations = page.evaluate(
+        "async () => (await axe.run('.messages', {runOnly: ['color-contrast']})).violations.map(v => v.id)")
+    assert violations == []
+    context.close()
