@@ -6,6 +6,7 @@ session or a message, and a reload shows no key. Another organisation's key id i
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -36,7 +37,10 @@ def _page(request, template, title, **context):
 
 class ApiKeyIndexView(ApiKeyAdminOnly, View):
     def get(self, request):
-        keys = ApiKey.objects.select_related("created_by").order_by("revoked_at", "-created_at", "-id")
+        # A rotated key is listed as replaced (by which key), not as revoked: the admin did not withdraw access.
+        successors = ApiKey.objects.filter(rotated_from=OuterRef("pk")).values("prefix")[:1]
+        keys = (ApiKey.objects.select_related("created_by").annotate(replaced_by=Subquery(successors))
+                .order_by("revoked_at", "-created_at", "-id"))
         return _page(request, "index.html", _("API keys"), keys=keys)
 
 

@@ -99,19 +99,38 @@ def test_policy_lets_only_org_admins_manage_keys(alpha, alpha_key):
         api_keys.api_key_create(member=people["gp"], name="nope")
 
 
-def test_wrong_keys_lock_the_key_prefix_with_429_and_retry_after(alpha, alpha_key):
-    api_key, plain = alpha_key
-    wrong = f"oc_{api_key.prefix}_{'x' * 43}"
-    limit = signin_throttle.KEY_LIMITS["api_key"].failures
-    statuses = [api_client(alpha, wrong).get("/api/v1/clients").status_code for _ in range(limit + 2)]
+def wrong_key_statuses(organization, prefix, address, count):
+    wrong = f"oc_{prefix}_{'x' * 43}"
+    return [api_client(organization, wrong).get("/api/v1/clients", REMOTE_ADDR=address).status_code
+            for _ in range(count)]
+
+
+def test_wrong_keys_lock_the_address_with_429_and_retry_after(alpha, beta, alpha_key, beta_key):
+    limit = signin_throttle.ADDRESS_LIMITS["api_key"].failures
+    statuses = wrong_key_statuses(alpha, "guessing", "203.0.113.9", limit + 2)
     first_lock = statuses.index(429)
     assert limit - 1 <= first_lock <= limit and set(statuses[:first_lock]) == {401}
     assert set(statuses[first_lock:]) == {429}
-    # Locked: even the right key of that prefix waits until the lock ends.
-    response = api_client(alpha, plain).get("/api/v1/clients")
+    # That address waits until the lock ends, on this organisation's host only.
+    response = api_client(alpha, alpha_key[1]).get("/api/v1/clients", REMOTE_ADDR="203.0.113.9")
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert api_client(beta, beta_key[1]).get("/api/v1/clients", REMOTE_ADDR="203.0.113.9").status_code == 200
+    assert api_client(alpha, alpha_key[1]).get("/api/v1/clients", REMOTE_ADDR="198.51.100.7").status_code == 200
     with scopes_disabled():
-        assert AuditEvent.objects.filter(organization=alpha, action="signin.locked").exists()
+        [event] = AuditEvent.objects.filter(organization=alpha, action="signin.locked")
+        assert event.changes["who"] == "203.0.113.9" and event.changes["path"] == "api_key"
+        assert not AuditEvent.objects.filter(organization=beta, action="signin.locked").exists()
+
+
+def test_wrong_keys_with_a_keys_prefix_never_lock_that_key(alpha, alpha_key):
+    """The prefix is not secret (it is in every request and in the admin); the 256-bit secret cannot be guessed:
+    someone sending wrong secrets with an integration's prefix, from many addresses, cannot lock it out."""
+    api_key, plain = alpha_key
+    limit = signin_throttle.ADDRESS_LIMITS["api_key"].failures
+    for number in range(3):
+        assert 429 in wrong_key_statuses(alpha, api_key.prefix, f"203.0.113.{number + 1}", limit + 1)
+    response = api_client(alpha, plain).get("/api/v1/clients", REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 200
 
 
 def test_a_good_key_has_its_own_rate_limit(alpha, alpha_key, monkeypatch):
@@ -159,6 +178,8 @@ def test_admin_rotates_and_revokes_after_confirmation(alpha, alpha_key):
     assert new_plain != plain
     with scopes_disabled():
         new = ApiKey.objects.get(rotated_from=api_key)
+    listing = admin.get("/admin/api-keys/").content.decode()
+    assert f"Replaced by {new.prefix} on" in listing  # rotated, not withdrawn
     assert b"Yes, revoke" in admin.get(f"/admin/api-keys/{new.pk}/revoke/").content
     assert admin.post(f"/admin/api-keys/{new.pk}/revoke/").status_code == 302
     assert api_client(alpha, new_plain).get("/api/v1/clients").status_code == 401
