@@ -115,8 +115,14 @@ def changed_fields(form):
     for name in form.changed_data:
         new = form.cleaned_data.get(name)
         old = form.initial.get(name)
+        if isinstance(old, str) and isinstance(new, str) and _same_text(old, new):
+            continue  # a browser sends text areas back with \r\n: not a change anyone made
         changes[name] = [_json_safe(old), _json_safe(new)]
     return changes
+
+
+def _same_text(old, new):
+    return old.replace("\r\n", "\n") == new.replace("\r\n", "\n")
 
 
 def _json_safe(value):

@@ -193,3 +193,21 @@ def test_demo_command_is_idempotent(db, capsys):
         assert Membership.objects.filter(organization=demo).count() == 4
         roles = set(Membership.objects.filter(organization=demo).values_list("role", flat=True))
     assert roles == {Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN, Role.PRACTITIONER}
+
+
+def test_text_sent_back_with_browser_line_endings_is_not_a_change(alpha):
+    """Browsers send text areas with \\r\\n; an unchanged address must not fill the audit log with "X → X"."""
+    from django import forms
+
+    from orgs.models import Organization
+    from orgs.services import changed_fields
+
+    class AddressForm(forms.ModelForm):
+        class Meta:
+            model = Organization
+            fields = ["address", "contact_phone"]
+
+    alpha.address = "Main street 1\n1234 AB Town"
+    form = AddressForm({"address": "Main street 1\r\n1234 AB Town", "contact_phone": "+31 1"}, instance=alpha)
+    assert form.is_valid()
+    assert changed_fields(form) == {"contact_phone": ["", "+31 1"]}
