@@ -26,6 +26,8 @@ ORGANIZATIONS = [
         "fields": {
             "contact_email": "reception@demo.test", "contact_phone": "+31 20 123 4567",
             "address": "Keizersgracht 1\n1015 AA Amsterdam", "max_users": 10,
+            # So platform staff can try remote support (after setting up their own two-factor authentication).
+            "allow_remote_support": True,
         },
         "departments": [("General practice", "#2563eb"), ("Physiotherapy", "#059669")],
         "people": [
@@ -88,6 +90,11 @@ class Command(BaseCommand):
             "  sophie.williams@example.com (English) or jan.deboer@example.com (Dutch); the 6-digit code arrives by",
             "  email. Every demo client has the medical-history questionnaire to fill in; practitioners read the",
             "  answers (and download them as PDF) on the client's record.",
+            "  Sign-in security: two-factor authentication in My profile (any authenticator app, or a security",
+            "  key); the org admin's Settings hold the TFA policy, idle sign-out, single sign-on providers (try one",
+            "  with `.venv/bin/python -m tests.oidc_provider --port 9000`, see the README), sign-in lockouts and",
+            f"  API keys (the API's documentation: {demo.base_url}/api/docs). Platform staff start remote support",
+            f"  from {platform}/admin/ > Organisations, after setting up their own two-factor authentication.",
             f"  Questionnaire answers are encrypted with the key kept in {key_place}",
             "  (set QUESTIONNAIRE_KEYS in production; `manage.py rotate_questionnaire_keys` rotates it).",
             f"  Emails are written to {settings.EMAIL_FILE_PATH}/" if hasattr(settings, "EMAIL_FILE_PATH") else "",
