@@ -96,6 +96,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         request = request or context.request
         return sso.social_apps(getattr(request, "organization", None), provider=provider, client_id=client_id)
 
+    def get_provider(self, request, provider, client_id=None):
+        from accounts import sso
+
+        instance = super().get_provider(request, provider, client_id=client_id)
+        if instance.id == sso.PROVIDER:
+            # Every OpenID Connect step (the login redirect too, which allauth builds with the provider's own
+            # adapter class) checks ID token signatures and the provider's addresses (sso.SignatureCheckingAdapter).
+            instance.oauth2_adapter_class = sso.SignatureCheckingAdapter
+        return instance
+
     def pre_social_login(self, request, sociallogin):
         from accounts import sso
 
@@ -103,3 +113,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def can_authenticate_by_email(self, login, email):
         return False  # (issuer, subject) only, never an email address
+
+    def get_requests_session(self):
+        # Every server-side call to a provider (discovery, token, userinfo, keys), redirects included, goes to
+        # public https addresses only: an issuer an admin typed must not reach our own network (SSRF).
+        from accounts import sso
+
+        return sso.requests_session()

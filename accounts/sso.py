@@ -13,13 +13,17 @@ The ID token's signature is always checked against the issuer's JWKS (allauth sk
 the token itself; we do not): our login and callback views use SignatureCheckingAdapter.
 """
 
+import functools
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
+import socket
 from urllib.parse import urlsplit
 
 import jwt
+import requests
 from allauth.account.internal.decorators import login_not_required
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.internal import jwtkit
@@ -50,6 +54,9 @@ PROVIDER = "openid_connect"
 SECRET_PURPOSE = b"openconsult/sso/oidc-client-secret/v1"
 SIGNATURE_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# Google's issuer: its accounts of a Workspace carry the "hd" (hosted domain) claim; a personal Google account
+# (gmail, or any address registered as a Google account) has none, whatever its email domain.
+GOOGLE_ISSUER = "https://accounts.google.com"
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
 
@@ -89,18 +96,82 @@ def secret_open(provider):
 
 # --- normalising what admins type -------------------------------------------------------------
 
+def _private_allowed():
+    return getattr(settings, "SSO_ALLOW_PRIVATE_ISSUERS", False)
+
+
+class BlockedAddressError(requests.exceptions.InvalidURL):
+    """A server-side request to an address we do not talk to (see check_server_url)."""
+
+
+def _is_public(address):
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone ("fe80::1%eth0") is link-local anyway
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_server_url(url):
+    """Raise ValidationError unless our server may call `url`: https to a host whose every address is public
+    (not loopback, private, link-local, shared or reserved), so that an organisation admin's issuer (or what
+    its discovery document names) cannot make the server call into its own network (SSRF).
+
+    settings.SSO_ALLOW_PRIVATE_ISSUERS (development and tests: a provider on 127.0.0.1) allows any address,
+    and plain http on this machine."""
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValidationError(_("“%(url)s” is not a valid address.") % {"url": url})
+    private_allowed = _private_allowed()
+    if parts.scheme != "https" and not (parts.scheme == "http" and host in LOCAL_HOSTS and private_allowed):
+        raise ValidationError(_("“%(url)s” is not an https:// address.") % {"url": url})
+    if private_allowed:
+        return
+    try:
+        port = parts.port or 443
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError, ValueError):
+        raise ValidationError(_("The server “%(host)s” could not be found.") % {"host": host}) from None
+    if not addresses or not all(_is_public(address) for address in addresses):
+        raise ValidationError(_(
+            "“%(host)s” is a local or private network address. The sign-in provider must be reachable on the "
+            "public internet."
+        ) % {"host": host})
+
+
 def normalize_issuer(value):
     value = (value or "").strip().rstrip("/")
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
-    local = host in LOCAL_HOSTS
+    local = host in LOCAL_HOSTS and _private_allowed()
     if parts.scheme != "https" and not (parts.scheme == "http" and local):
         raise ValidationError(_("The issuer must be an https:// address."))
     if not host or parts.query or parts.fragment or "/.well-known/" in value:
         raise ValidationError(
             _("Enter the issuer itself, for example https://accounts.google.com, without “.well-known”.")
         )
+    check_server_url(value)  # resolved now, and again before every call the server makes
     return value
+
+
+class PublicOnlySession(requests.Session):
+    """The session allauth makes every server-side call with (discovery, token, userinfo, JWKS): each request,
+    redirects included, goes only to a public https address (check_server_url)."""
+
+    def send(self, request, **kwargs):
+        try:
+            check_server_url(request.url)
+        except ValidationError as error:
+            raise BlockedAddressError(" ".join(error.messages), request=request) from None
+        return super().send(request, **kwargs)
+
+
+def requests_session():
+    from allauth.socialaccount import app_settings
+
+    session = PublicOnlySession()
+    session.request = functools.partial(session.request, timeout=app_settings.REQUESTS_TIMEOUT)
+    return session
 
 
 def normalize_domains(value):
@@ -246,7 +317,7 @@ def claims_of(sociallogin):
     data = sociallogin.account.extra_data or {}
     userinfo = data.get("userinfo") or {}
     id_token = data.get("id_token") or {}
-    return {**userinfo, **id_token}, id_token
+    return {**userinfo, **id_token}, id_token, userinfo
 
 
 def _truthy(value):
@@ -255,18 +326,38 @@ def _truthy(value):
     return value is True
 
 
-def check_identity(provider, claims, id_token):
+def check_identity(provider, claims, id_token, userinfo=None):
     """Raise RefusedError with the reason shown to the person signing in."""
     if id_token.get("iss", "").rstrip("/") != provider.issuer:
         raise RefusedError(_("The sign-in provider answered for another issuer than the one configured."))
+    # allauth takes the account's subject from the userinfo response when there is one; the match on (issuer,
+    # subject) must rest on the signature-checked ID token, and OpenID Connect requires both to name the same
+    # subject.
+    if not id_token.get("sub") or (userinfo and str(userinfo.get("sub", "")) != str(id_token["sub"])):
+        raise RefusedError(_("The sign-in provider's answers did not agree on who you are, so you cannot be "
+                             "signed in. Please try again."))
     email = (claims.get("email") or "").strip().lower()
+    # Only an explicit "email_verified": false is refused. Microsoft Entra ID does not send the claim at all
+    # (its email is whatever the tenant's admin set), so a missing claim must stay acceptable; the email is
+    # never used to match an account anyway, only to create one (and to refuse an existing address).
     if "email_verified" in claims and not _truthy(claims["email_verified"]):
         raise RefusedError(
             _("Your email address is not verified with the sign-in provider, so it cannot be used here.")
         )
     allowed = provider.domain_list()
     if allowed:
-        domain = (claims.get("hd") or email.rpartition("@")[2] or "").strip().lower()
+        hosted_domain = (claims.get("hd") or "").strip().lower()
+        if provider.issuer == GOOGLE_ISSUER:
+            # A personal Google account may carry a work address (e.g. a former employee's) but has no "hd":
+            # only the hosted domain says the account belongs to the organisation's Workspace.
+            if not hosted_domain:
+                raise RefusedError(_(
+                    "Personal Google accounts may not sign in here. Sign in with your organisation's Google "
+                    "Workspace account."
+                ))
+            domain = hosted_domain
+        else:
+            domain = hosted_domain or email.rpartition("@")[2]
         if domain not in allowed:
             raise RefusedError(_("Accounts of the domain “%(domain)s” may not sign in here.") % {
                 "domain": domain or "—"})
@@ -305,13 +396,18 @@ def create_employee(*, provider, sociallogin, email, claims, request):
 
 def pre_social_login(request, sociallogin):
     """Called by our SocialAccountAdapter after allauth looked up (provider id, subject)."""
+    if sociallogin.state.get("process") == "connect" and getattr(request, "remote_support", None):
+        # Platform staff acting as an employee would link their own identity to the employee's account and
+        # could sign in as the employee later, outside the support session (orgs/remote_support.py also
+        # forbids /accounts/oidc/ then; this is the second lock).
+        refuse(request, _("Sign-in accounts cannot be linked during remote support."))
     organization = getattr(request, "organization", None)
     provider = providers_of(organization).filter(provider_id=sociallogin.account.provider).first()
     if provider is None:
         refuse(request, _("This sign-in method is not available here."), status=404)
-    claims, id_token = claims_of(sociallogin)
+    claims, id_token, userinfo = claims_of(sociallogin)
     try:
-        email = check_identity(provider, claims, id_token)
+        email = check_identity(provider, claims, id_token, userinfo)
     except RefusedError as refusal:
         refuse(request, refusal.message, refusal.status)
 
@@ -345,7 +441,31 @@ def pre_social_login(request, sociallogin):
 
 class SignatureCheckingAdapter(OpenIDConnectOAuth2Adapter):
     """allauth skips the ID token's signature check when it fetched the token itself (allowed by the spec
-    over TLS); we check it always, against the issuer's published keys."""
+    over TLS); we check it always, against the issuer's published keys.
+
+    Before the server calls the issuer, its address is checked again (DNS may have changed since it was saved,
+    or the setting that allows local providers), and so are the endpoints its discovery document names: the
+    server only calls public https addresses (check_server_url; requests_session checks every request too).
+    """
+
+    ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+
+    @property
+    def openid_config(self):
+        if not hasattr(self, "_openid_config"):
+            provider = self.get_provider()
+            _checked_or_refused(self.request, provider.server_url)
+            try:
+                config = OpenIDConnectOAuth2Adapter.openid_config.fget(self)
+            except BlockedAddressError as error:  # e.g. the discovery URL redirected to a private address
+                refuse(self.request, _refusal_message(str(error)))
+            for name in self.ENDPOINTS:
+                if config.get(name) is None:
+                    if name == "userinfo_endpoint":
+                        continue
+                    refuse(self.request, _refusal_message(_("Its configuration has no %(name)s.") % {"name": name}))
+                _checked_or_refused(self.request, config[name])
+        return self._openid_config
 
     def _decode_id_token(self, app, id_token):
         try:
@@ -362,6 +482,18 @@ class SignatureCheckingAdapter(OpenIDConnectOAuth2Adapter):
             lookup_kid=jwtkit.lookup_kid_jwk,
             verify_signature=True,
         )
+
+
+def _refusal_message(reason):
+    return _("This sign-in provider cannot be used: %(reason)s Ask your organisation's administrator.") % {
+        "reason": reason}
+
+
+def _checked_or_refused(request, url):
+    try:
+        check_server_url(url)
+    except ValidationError as error:
+        refuse(request, _refusal_message(" ".join(error.messages)))
 
 
 def _provider_or_response(request, provider_id):

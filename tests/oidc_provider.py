@@ -39,6 +39,10 @@ class OidcTestProvider:
         self.kid = secrets.token_hex(4)
         # wrong_key: ID tokens are signed with a key other than the published one (a forged token).
         self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if wrong_key else self.key
+        # Claims the userinfo endpoint answers differently from the ID token (e.g. another "sub"), for tests.
+        self.userinfo_overrides = {}
+        # Discovery entries replaced, for tests (e.g. a JWKS address on another host).
+        self.discovery_overrides = {}
         self.codes = {}
         self.access_tokens = {}
         self.requests = []  # (method, path) of every request, for tests
@@ -79,6 +83,7 @@ class OidcTestProvider:
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "scopes_supported": ["openid", "email", "profile"],
+            **self.discovery_overrides,
         }
 
     def jwks(self):
@@ -129,7 +134,7 @@ class OidcTestProvider:
             claims["nonce"] = grant["nonce"]
         id_token = jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": self.kid})
         access_token = secrets.token_urlsafe(24)
-        self.access_tokens[access_token] = grant["user"]
+        self.access_tokens[access_token] = {**grant["user"], **self.userinfo_overrides}
         return 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "id_token": id_token}
 
     def userinfo(self, authorization):

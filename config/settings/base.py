@@ -172,6 +172,13 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_OPENID_CONNECT_URL_PREFIX = "oidc"
 SOCIALACCOUNT_FORMS = {"disconnect": "accounts.sso.DisconnectForm"}
+# Linking an SSO identity to a signed-in account (My profile) asks for the password (or 2FA) again first: a
+# borrowed or hijacked session must not add a lasting way in.
+SOCIALACCOUNT_REAUTHENTICATION_REQUIRED = True
+# Issuers (and the endpoints their discovery names) on loopback, private, link-local or reserved addresses
+# are refused (accounts/sso.py check_server_url): an admin's issuer must not reach our own network.
+# Development and tests allow them (the local OIDC provider on 127.0.0.1).
+SSO_ALLOW_PRIVATE_ISSUERS = False
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -181,8 +188,10 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_RATE_LIMITS = {
-    # Failed logins: per IP and per account (allauth locks the account key after repeated failures).
-    "login_failed": "10/m/ip,5/5m/key",
+    # Failed logins per account on a host (allauth's key is host:email). Not per IP: allauth's IP count is
+    # platform-wide, so wrong tries on one organisation's host would refuse everyone at that address on every
+    # other host. accounts/signin_throttle.py counts and locks failures per address on each host instead.
+    "login_failed": "5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",

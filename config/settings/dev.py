@@ -28,3 +28,5 @@ WHITENOISE_USE_FINDERS = True  # serve static files straight from the apps, no c
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE", default=not DEBUG)
 # Security keys on http://<org>.localhost:8000 (browsers treat *.localhost as secure; fido2 wants https).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+# Single sign-on against the local OIDC provider (tests/oidc_provider.py) on 127.0.0.1.
+SSO_ALLOW_PRIVATE_ISSUERS = True

@@ -37,3 +37,5 @@ STORAGES["private"] = {"BACKEND": "django.core.files.storage.FileSystemStorage",
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Security keys on the browser tests' http://<org>.localhost:<port>.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+# Single sign-on against the local OIDC provider (tests/oidc_provider.py) on 127.0.0.1.
+SSO_ALLOW_PRIVATE_ISSUERS = True

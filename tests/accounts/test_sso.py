@@ -12,12 +12,13 @@ import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 
 from accounts import sso
 from accounts.models import OidcProvider, User
 from orgs.models import AuditEvent, Membership, Role
 from orgs.scoping import organization_scope, scopes_disabled
-from tests.conftest import host_client, signed_in_client
+from tests.conftest import PASSWORD, host_client, signed_in_client
 from tests.oidc_provider import OidcTestProvider
 
 pytestmark = pytest.mark.django_db
@@ -380,6 +381,12 @@ def test_employee_links_the_provider_from_my_profile_then_signs_in_with_it(alpha
     answer = requests.get(authorize, allow_redirects=False, timeout=10)
     callback = urlsplit(answer.headers["Location"])
     response = client.get(f"{callback.path}?{callback.query}")
+    # Linking asks for the password again first (SOCIALACCOUNT_REAUTHENTICATION_REQUIRED): nothing linked yet.
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/reauthenticate/")
+    assert not SocialAccount.objects.exists()
+    assert client.post("/accounts/reauthenticate/", {"password": "wrong-password-1"}).status_code == 200
+    assert not SocialAccount.objects.exists()
+    response = client.post("/accounts/reauthenticate/", {"password": PASSWORD})
     assert response.status_code == 302 and "/accounts/3rdparty/" in response["Location"]
     account = SocialAccount.objects.get(user=gp.user)
     assert (account.provider, account.uid) == (provider.provider_id, "gp-own-sub")
@@ -387,3 +394,127 @@ def test_employee_links_the_provider_from_my_profile_then_signs_in_with_it(alpha
     fresh = host_client(alpha)
     assert sso_sign_in(fresh, provider, idp).status_code == 302
     assert signed_in_user_id(fresh) == str(gp.user.pk)
+
+
+def test_linking_is_refused_during_remote_support(alpha, idp, rf):
+    """Defence in depth behind remote support's forbidden paths: platform staff acting as an employee cannot
+    link their own identity to the employee's account (a way in that outlives the support session)."""
+    from allauth.core.exceptions import ImmediateHttpResponse
+    from allauth.socialaccount.models import SocialLogin
+
+    provider = make_provider(alpha, idp)
+    account = SocialAccount(provider=provider.provider_id, uid="staff-sub", extra_data={
+        "id_token": {"iss": idp.issuer, "sub": "staff-sub", "email": "staff@platform.test"}})
+    request = rf.get("/accounts/oidc/x/login/callback/", HTTP_HOST=alpha.hostname)
+    request.organization = alpha
+    request.user = alpha.people["gp"].user
+    request.remote_support = {"staff_id": 1, "staff_email": "staff@platform.test"}
+    sociallogin = SocialLogin(account=account)
+    sociallogin.state = {"process": "connect"}
+    with pytest.raises(ImmediateHttpResponse) as refused:
+        sso.pre_social_login(request, sociallogin)
+    assert refused.value.response.status_code == 403
+    assert "cannot be linked during remote support" in refused.value.response.content.decode()
+    request.remote_support = None  # the same link by the employee themselves goes on (to re-authentication)
+    assert sso.pre_social_login(request, sociallogin) is None
+    assert not SocialAccount.objects.exists()
+
+
+# --- hosted domain, subject, addresses (security review) -------------------------------------------
+
+def test_google_accounts_need_an_allowed_hosted_domain():
+    """A personal Google account (no "hd") with a verified work address is not the organisation's Workspace
+    account; for other issuers the email's domain still counts when there is no "hd"."""
+    google = OidcProvider(issuer=sso.GOOGLE_ISSUER, allowed_domains="example.com")
+    token = {"iss": sso.GOOGLE_ISSUER, "sub": "1"}
+    personal = {"email": "ex.employee@example.com", "email_verified": True}
+    with pytest.raises(sso.RefusedError, match="Personal Google accounts may not sign in here"):
+        sso.check_identity(google, {**personal, **token}, token)
+    with pytest.raises(sso.RefusedError, match="“other.org” may not sign in here"):
+        sso.check_identity(google, {**personal, "hd": "other.org", **token}, token)
+    assert sso.check_identity(google, {**personal, "hd": "Example.com", **token}, token) == "ex.employee@example.com"
+    assert sso.check_identity(OidcProvider(issuer=sso.GOOGLE_ISSUER), {**personal, **token}, token)  # no list
+
+    other = OidcProvider(issuer="https://login.microsoftonline.com/t/v2.0", allowed_domains="example.com")
+    token = {"iss": other.issuer, "sub": "1"}
+    assert sso.check_identity(other, {**personal, **token}, token) == "ex.employee@example.com"
+
+
+def test_no_hosted_domain_falls_back_to_the_email_domain_for_other_issuers(alpha, idp):
+    provider = make_provider(alpha, idp, create_users_on_login=True, allowed_domains="example.com")
+    idp.user = {"sub": "ms-1", "email": "new.colleague@example.com"}  # like Entra ID: no hd, no email_verified
+    client = host_client(alpha)
+    assert sso_sign_in(client, provider, idp).status_code == 302
+    assert signed_in_user_id(client) == str(User.objects.get(email="new.colleague@example.com").pk)
+
+
+def test_userinfo_naming_another_subject_than_the_id_token_is_refused(alpha, idp):
+    """allauth takes the subject from the userinfo answer; the match must rest on the signed ID token."""
+    provider = make_provider(alpha, idp, create_users_on_login=True)
+    link(alpha.people["admin"], provider, "admin-sub")
+    idp.user = {"sub": "attacker-sub", "email": "attacker@example.com", "email_verified": True}
+    idp.userinfo_overrides = {"sub": "admin-sub"}
+    client = host_client(alpha)
+    assert_refused(client, sso_sign_in(client, provider, idp), "did not agree on who you are")
+    assert not User.objects.filter(email="attacker@example.com").exists()
+    assert SocialAccount.objects.count() == 1
+
+
+@pytest.mark.parametrize("issuer", [
+    "https://127.0.0.1", "https://localhost:8443", "https://10.1.2.3", "https://192.168.0.10/realms/x",
+    "https://169.254.169.254", "https://[::1]", "https://[::ffff:127.0.0.1]", "https://100.64.0.1",
+    "https://0.0.0.0", "http://127.0.0.1:9000", "https://no-such-host.invalid",
+])
+def test_admin_cannot_save_an_issuer_on_a_private_address(alpha, settings, issuer):
+    settings.SSO_ALLOW_PRIVATE_ISSUERS = False
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    response = admin.post("/admin/sso_providers/new/", {
+        "name": "Internal", "button_text": "Internal", "issuer": issuer, "client_id": "abc",
+        "client_secret": "top-secret-1", "new_user_role": Role.PRACTITIONER,
+    })
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert ("is a local or private network address" in page or "could not be found" in page
+            or "must be an https:// address" in page)
+    assert not OidcProvider.objects.with_scopes_disabled().exists()
+
+
+def test_private_issuer_is_refused_again_before_the_server_calls_it(alpha, idp, settings):
+    provider = make_provider(alpha, idp)  # saved while local providers were allowed (development, or DNS changed)
+    link(alpha.people["gp"], provider, "gp-sub")
+    settings.SSO_ALLOW_PRIVATE_ISSUERS = False
+    client = host_client(alpha)
+    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/")
+    assert response.status_code == 403
+    page = html.unescape(response.content.decode())
+    assert "This sign-in provider cannot be used" in page and "is not an https:// address" in page
+    assert idp.requests == []  # not even the discovery document was fetched
+
+
+@pytest.mark.parametrize("endpoint", ["token_endpoint", "jwks_uri", "userinfo_endpoint"])
+def test_discovery_naming_a_private_endpoint_is_refused(alpha, idp, endpoint):
+    provider = make_provider(alpha, idp)
+    link(alpha.people["gp"], provider, "gp-sub")
+    idp.discovery_overrides = {endpoint: "http://169.254.169.254/latest/meta-data/"}
+    client = host_client(alpha)
+    response = client.post(f"/accounts/oidc/{provider.provider_id}/login/")
+    assert response.status_code == 403
+    assert "is not an https:// address" in html.unescape(response.content.decode())
+    assert idp.requests == [("GET", "/.well-known/openid-configuration")]
+
+
+def test_server_side_calls_go_to_public_https_addresses_only(settings):
+    """The session allauth uses for every provider call checks each request, redirects included."""
+    from allauth.socialaccount.adapter import get_adapter
+
+    settings.SSO_ALLOW_PRIVATE_ISSUERS = False
+    with OidcTestProvider() as local, get_adapter().get_requests_session() as session:
+        for url in (f"{local.issuer}/jwks", "https://127.0.0.1:1/", "https://[fd00::1]/", "https://10.0.0.1/"):
+            with pytest.raises(requests.RequestException):
+                session.get(url)
+        assert local.requests == []
+        settings.SSO_ALLOW_PRIVATE_ISSUERS = True
+        assert session.get(f"{local.issuer}/jwks").status_code == 200
+    sso.check_server_url("https://8.8.8.8/")  # a public address passes
+    with pytest.raises(ValidationError):
+        sso.check_server_url("http://8.8.8.8/")  # plain http never, outside this machine
