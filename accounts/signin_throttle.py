@@ -10,8 +10,14 @@ logged. Org admins see the current ones and can lift them (orgs/views/lockouts.p
     failed(path=, key=, organization=, request=, label=) -> datetime | None   (counts one failure)
     succeeded(path=, key=)                                                      (clears the key's count)
 
-`key` names who is trying (an account's email, a client id, an API key prefix, an address); `label` is how the
-audit log shows them (defaults to the key). With `request`, failures are also counted per address.
+`key` names who is trying (an account on a host, a client id); `label` is how the audit log shows them (defaults
+to the key). With `request` (or `address`), failures are also counted per address.
+
+Addresses are counted and locked per organisation (host), the platform host on its own: wrong tries on one
+organisation's host never lock anyone out on another's, and an org admin's "Unlock" lifts only what protects
+their own host. The address is REMOTE_ADDR, never X-Forwarded-For read here: behind the TLS proxy uvicorn sets
+REMOTE_ADDR from X-Forwarded-For, for the proxy addresses given in --forwarded-allow-ips only (README,
+Production). Without that, every visitor has the proxy's address and an address lock shuts everyone out.
 """
 
 import datetime
@@ -48,9 +54,9 @@ KEY_LIMITS = {
     # Portal PINs: a client's sign-in pauses for a day after 10 wrong codes (portal/services.py, recorded
     # here through record_lockout); this per-client limit is for a caller counting failures per client.
     "pin": Limit(10, 15 * 60, 15 * 60),
-    # API keys are long random secrets: many wrong ones for one key prefix mean a broken client or a guesser;
-    # 10 per 5 minutes locks that prefix for 15 minutes so a broken integration is noticed, not hammered.
-    "api_key": Limit(10, 5 * 60, 15 * 60),
+    # API keys: no per-key limit. Their secrets are 256-bit, so counting per key prefix protects nothing, and a
+    # prefix lock would let anyone who knows a key's (public) prefix keep that integration locked out. Wrong
+    # keys count per address only (ADDRESS_LIMITS), and a right key is never refused because of its prefix.
     # SSO has no secret typed here: its requests per address (ADDRESS_LIMITS) are what counts; this is for a
     # caller that counts failed callbacks per account.
     "sso": Limit(10, 15 * 60, 15 * 60),
@@ -61,7 +67,7 @@ ADDRESS_LIMITS = {
     "password": Limit(20, 15 * 60, 15 * 60),  # 20 wrong passwords from one address per 15 minutes
     "mfa": Limit(20, 15 * 60, 15 * 60),
     "pin": Limit(20, 15 * 60, 15 * 60),  # PIN tries, right or wrong (portal's PIN_TRIES_PER_ADDRESS)
-    "api_key": Limit(30, 5 * 60, 15 * 60),
+    "api_key": Limit(30, 5 * 60, 15 * 60),  # wrong API keys from one address on one organisation's host
     # OIDC login/callback requests (not only failures) per address: a sign-in takes two, and a practice behind
     # one address may have dozens of staff starting at 8:00; a loop or a bot makes far more than 100 in 5 minutes
     # (accounts/middleware_session.py SsoThrottleMiddleware counts them).
@@ -80,6 +86,12 @@ def _names(path, digest):
     return base, f"{base}:locked"
 
 
+def _address_digest(organization, address):
+    """Per address *and host*: one organisation's lockouts (and unlocks) never reach another's host."""
+    host = getattr(organization, "pk", None)
+    return _digest(f"ip:{host if host is not None else 'platform'}:{address}")
+
+
 def _address(request, address=""):
     if address:
         return address
@@ -93,13 +105,14 @@ def _lock_end(lock_name):
     return datetime.datetime.fromtimestamp(until, tz=datetime.UTC)
 
 
-def locked_until(*, path, key, organization=None, request=None, address=""):
-    """When `key` (or, with `request` or `address`, the address) is locked on `path`: until when. Counts nothing."""
+def locked_until(*, path, key, organization, request=None, address=""):
+    """When `key` (or, with `request` or `address`, the address on `organization`'s host) is locked on `path`:
+    until when. Counts nothing. `organization` is None on the platform host."""
     ends = []
     digests = [_digest(key)] if key not in (None, "") else []
     address = _address(request, address)
     if address:
-        digests.append(_digest(f"ip:{address}"))
+        digests.append(_address_digest(organization, address))
     for digest in digests:
         end = _lock_end(_names(path, digest)[1])
         if end is not None:
@@ -122,7 +135,7 @@ def _count(path, digest, limit, *, allowed):
 
 
 def failed(*, path, key, organization, request=None, label="", address=""):
-    """Count one failed sign-in on `path` for `key` (and the request's address).
+    """Count one failed sign-in on `path` for `key` (and the request's address, on `organization`'s host).
 
     The limit's last allowed failure locks. Returns when the lock ends if this failure locked `key` or the
     address, after recording the lockout once.
@@ -130,6 +143,8 @@ def failed(*, path, key, organization, request=None, label="", address=""):
     _names(path, "")  # an unknown path is a programming error
     locked = None
     if key not in (None, ""):
+        if path not in KEY_LIMITS:
+            raise ValueError(f"Sign-in path {path!r} counts per address only")
         digest = _digest(key)
         limit = KEY_LIMITS[path]
         until = _count(path, digest, limit, allowed=limit.failures - 1)
@@ -139,7 +154,7 @@ def failed(*, path, key, organization, request=None, label="", address=""):
             locked = until
     address = _address(request, address)
     if address:
-        digest = _digest(f"ip:{address}")
+        digest = _address_digest(organization, address)
         limit = ADDRESS_LIMITS[path]
         until = _count(path, digest, limit, allowed=limit.failures - 1)
         if until is not None:
@@ -158,7 +173,7 @@ def hit(*, path, organization, request=None, address=""):
     address = _address(request, address)
     if not address:
         return None
-    digest = _digest(f"ip:{address}")
+    digest = _address_digest(organization, address)
     limit = ADDRESS_LIMITS[path]
     until = _count(path, digest, limit, allowed=limit.failures)
     if until is not None:
@@ -240,8 +255,8 @@ def key_digest(key):
     return _digest(key)
 
 
-def address_digest(address):
-    return _digest(f"ip:{address}")
+def address_digest(address, organization):
+    return _address_digest(organization, address)
 
 
 def _record(*, path, digest, who, until, organization, request):

@@ -1,8 +1,10 @@
 """The versioned REST API (F-ORG-4): /api/v1/…, its OpenAPI schema at /api/openapi.json, docs at /api/docs.
 
 Authentication: ``Authorization: Bearer oc_<prefix>_<secret>`` on an organisation's host; the key must be
-one of that organisation's (orgs/api_keys.py). Wrong keys are throttled per key prefix and per address
-(accounts/signin_throttle.py, path "api_key"); a good key has a rate limit of its own. The call then acts
+one of that organisation's (orgs/api_keys.py). Wrong keys are throttled per address on the organisation's host
+(accounts/signin_throttle.py, path "api_key"), never per key prefix: the prefix is not secret, the 256-bit secret
+cannot be guessed, and a prefix lock would let anyone keep an integration locked out. A good key has a rate limit
+of its own. The call then acts
 as the key's org-admin-like member, inside the organisation's scope, and its audit rows name the key.
 Bearer auth needs no CSRF token (no cookie is involved).
 """
@@ -48,20 +50,15 @@ class ApiKeyAuth(HttpBearer):
         organization = getattr(request, "organization", None)
         if organization is None:
             return None  # the platform host has no API
-        parsed = api_keys.parse(token)
-        prefix = parsed[0] if parsed else ""
-        locked = signin_throttle.locked_until(path="api_key", key=prefix, organization=organization, request=request)
+        locked = signin_throttle.locked_until(path="api_key", key=None, organization=organization, request=request)
         if locked is not None:
             raise TooManyRequestsError(locked.timestamp() - time.time(), signin_throttle.message(locked))
         api_key = api_keys.authenticate(organization, token)
         if api_key is None:
-            until = signin_throttle.failed(path="api_key", key=prefix, organization=organization, request=request,
-                                           label=_("API key %(prefix)s") % {"prefix": prefix or "?"})
+            until = signin_throttle.failed(path="api_key", key=None, organization=organization, request=request)
             if until is not None:
                 raise TooManyRequestsError(until.timestamp() - time.time(), signin_throttle.message(until))
             return None
-        if prefix:
-            signin_throttle.succeeded(path="api_key", key=prefix)
         window_end = throttle.hit(f"api:calls:{api_key.pk}", limit=CALLS_PER_MINUTE, window_seconds=60)
         if window_end is not None:
             raise TooManyRequestsError(window_end - time.time(),

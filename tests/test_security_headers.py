@@ -122,6 +122,7 @@ def test_production_settings_send_hsts_and_use_host_prefixed_cookies(tmp_path):
         "QUESTIONNAIRE_KEYS": "k1:" + "A" * 44,
         "DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite3"),
         "EMAIL_URL": "smtp://localhost:25",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",  # required in production (config/settings/production.py)
     }
     env.pop("SECURE_HSTS_SECONDS", None)
     result = subprocess.run([sys.executable, "-c", PRODUCTION_CHECK], env=env, cwd=settings.BASE_DIR,

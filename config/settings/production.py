@@ -6,6 +6,11 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 QUESTIONNAIRE_KEYS = env("QUESTIONNAIRE_KEYS")  # no answers can be stored (or read) without them
+# Redis is required (no default: ImproperlyConfigured without it). TOTP replay protection, the sign-in throttle's
+# counters and locks, and the remote-support handoff need one cache shared by every worker; with base.py's
+# per-process fallback each worker would count and remember on its own (a used code accepted again by another
+# worker, a lock only one worker knows). base.py has already pointed the cache and Channels at it.
+REDIS_URL = env("REDIS_URL")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
