@@ -1,9 +1,8 @@
 """allauth MFA adapter: TOTP secrets encrypted at rest, the organisation's name in authenticator apps.
 
-Encryption: Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) with a key derived from SECRET_KEY by
-HKDF-SHA256 under a purpose string of its own, so the key is used for nothing else and needs no setting of
-its own. Keys from SECRET_KEY_FALLBACKS still decrypt (MultiFernet), so rotating SECRET_KEY keeps existing
-authenticators working; rotation never needs the plain secret written anywhere.
+Encryption: Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`) with keys derived from SECRET_KEY and its
+fallbacks for this purpose only (accounts/secret_keys.py); MultiFernet opens with any of them, so rotating
+SECRET_KEY keeps existing authenticators working.
 """
 
 import base64
@@ -11,22 +10,16 @@ import base64
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+from .secret_keys import derived_keys
 
 PURPOSE = b"openconsult.mfa.secrets.v1"
 PREFIX = "fernet:"
 
 
-def _derive(secret_key):
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _fernet():
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([_derive(key) for key in keys if key])
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(key)) for key in derived_keys(PURPOSE)])
 
 
 def _organization():

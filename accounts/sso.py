@@ -32,9 +32,7 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -49,6 +47,7 @@ from orgs.scoping import organization_scope
 from orgs.services import audit_record
 
 from .models import OidcProvider
+from .secret_keys import derived_keys
 
 PROVIDER = "openid_connect"
 SECRET_PURPOSE = b"openconsult/sso/oidc-client-secret/v1"
@@ -62,16 +61,11 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 
 # --- the client secret, sealed at rest ---------------------------------------------------------
 
-def _aead():
-    """AES-256-GCM with a key derived from SECRET_KEY for this purpose only (HKDF-SHA256).
-
-    Not the questionnaire keys (formbuilder/crypto.py): those are rotated by a command that re-seals
-    questionnaire data only. A new SECRET_KEY means the admins type their client secrets again.
-    """
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SECRET_PURPOSE).derive(
-        settings.SECRET_KEY.encode()
-    )
-    return AESGCM(key)
+def _aeads():
+    """AES-256-GCM with keys derived from SECRET_KEY and its fallbacks for this purpose only, newest first
+    (accounts/secret_keys.py). A secret sealed under a SECRET_KEY that is gone from the fallbacks no longer opens:
+    the admin types it again."""
+    return [AESGCM(key) for key in derived_keys(SECRET_PURPOSE)]
 
 
 def _secret_context(provider):
@@ -81,17 +75,19 @@ def _secret_context(provider):
 
 def secret_seal(provider, plaintext):
     nonce = os.urandom(12)
-    return nonce + _aead().encrypt(nonce, plaintext.encode(), _secret_context(provider))
+    return nonce + _aeads()[0].encrypt(nonce, plaintext.encode(), _secret_context(provider))
 
 
 def secret_open(provider):
     sealed = bytes(provider.client_secret_sealed or b"")
     if not sealed:
         return ""
-    try:
-        return _aead().decrypt(sealed[:12], sealed[12:], _secret_context(provider)).decode()
-    except InvalidTag:
-        return ""  # SECRET_KEY changed or the row was tampered with: the provider then refuses the secret
+    for aead in _aeads():
+        try:
+            return aead.decrypt(sealed[:12], sealed[12:], _secret_context(provider)).decode()
+        except InvalidTag:
+            continue
+    return ""  # SECRET_KEY changed beyond its fallbacks, or the row was tampered with: the provider refuses it
 
 
 # --- normalising what admins type -------------------------------------------------------------

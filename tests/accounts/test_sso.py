@@ -293,6 +293,16 @@ def test_client_secret_is_encrypted_at_rest_and_never_rendered(alpha, idp):
     twin = OidcProvider(organization_id=alpha.pk, key="other", client_secret_sealed=raw)
     assert twin.client_secret == ""
 
+
+def test_client_secret_survives_a_secret_key_rotation_with_the_old_key_as_fallback(alpha, idp, settings):
+    provider = make_provider(alpha, idp)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-for-the-rotation-test-0123456789abcdef"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    assert OidcProvider.objects.with_scopes_disabled().get(pk=provider.pk).client_secret == idp.client_secret
+    settings.SECRET_KEY_FALLBACKS = []  # the old key dropped: the admin has to type the secret again
+    assert OidcProvider.objects.with_scopes_disabled().get(pk=provider.pk).client_secret == ""
+
     admin = signed_in_client(alpha.people["admin"].user, alpha)
     page = admin.get(f"/admin/sso_providers/edit/{provider.pk}/").content.decode()
     assert idp.client_secret not in page
