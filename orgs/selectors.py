@@ -44,6 +44,11 @@ def employees_for(member):
     return policy.visible_employees(member, Membership.objects.select_related("user").prefetch_related("departments"))
 
 
+def employee_for(member, membership_id):
+    """One employee the member may see, by id, or None (another organisation's id included)."""
+    return employees_for(member).select_related("organization").filter(pk=membership_id).first()
+
+
 def audit_events_for(member):
     if not policy.can_view_audit_log(member):
         return AuditEvent.objects.none()

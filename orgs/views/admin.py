@@ -224,7 +224,7 @@ class EmployeeInviteView(OrgAdminOnly, WagtailAdminTemplateMixin, TemplateView):
 
     def dispatch(self, request, *args, pk, **kwargs):
         require_org_admin(request)
-        self.membership = Membership.objects.select_related("user", "organization").filter(pk=pk).first()
+        self.membership = selectors.employee_for(request.membership, pk)
         if self.membership is None:
             raise Http404
         return super().dispatch(request, *args, **kwargs)
@@ -252,7 +252,7 @@ class EmployeeDisableTwoFactorView(OrgAdminOnly, WagtailAdminTemplateMixin, Temp
 
     def dispatch(self, request, *args, pk, **kwargs):
         require_org_admin(request)
-        self.membership = Membership.objects.select_related("user", "organization").filter(pk=pk).first()
+        self.membership = selectors.employee_for(request.membership, pk)
         self.works_elsewhere = self.membership is not None and policy.two_factor_reaches_beyond(self.membership)
         if not self.works_elsewhere and not policy.can_disable_two_factor_of(request.membership, self.membership):
             raise Http404

@@ -67,24 +67,29 @@ def _shown_once(request, api_key, plain):
     return response
 
 
+def _active_key_or_404(pk):
+    # The scoped manager keeps it to the host's organisation; a revoked key has nothing left to rotate or revoke.
+    return get_object_or_404(ApiKey, pk=pk, revoked_at__isnull=True)
+
+
 class ApiKeyRotateView(ApiKeyAdminOnly, View):
     def get(self, request, pk):
-        api_key = get_object_or_404(ApiKey, pk=pk, revoked_at__isnull=True)
+        api_key = _active_key_or_404(pk)
         return _page(request, "confirm.html", _("Rotate API key"), api_key=api_key, action="rotate")
 
     def post(self, request, pk):
-        api_key = get_object_or_404(ApiKey, pk=pk, revoked_at__isnull=True)
+        api_key = _active_key_or_404(pk)
         new_key, plain = api_keys.api_key_rotate(member=request.membership, api_key=api_key, request=request)
         return _shown_once(request, new_key, plain)
 
 
 class ApiKeyRevokeView(ApiKeyAdminOnly, View):
     def get(self, request, pk):
-        api_key = get_object_or_404(ApiKey, pk=pk, revoked_at__isnull=True)
+        api_key = _active_key_or_404(pk)
         return _page(request, "confirm.html", _("Revoke API key"), api_key=api_key, action="revoke")
 
     def post(self, request, pk):
-        api_key = get_object_or_404(ApiKey, pk=pk, revoked_at__isnull=True)
+        api_key = _active_key_or_404(pk)
         api_keys.api_key_revoke(member=request.membership, api_key=api_key, request=request)
         messages.success(request, _("The key “%(name)s” is revoked; calls with it are refused from now on.")
                          % {"name": api_key})
