@@ -16,7 +16,6 @@ the token itself; we do not): our login and callback views use SignatureChecking
 import functools
 import hashlib
 import ipaddress
-import os
 import re
 import secrets
 import socket
@@ -31,8 +30,6 @@ from allauth.socialaccount.models import SocialAccount, SocialApp
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -47,7 +44,7 @@ from orgs.scoping import organization_scope
 from orgs.services import audit_record
 
 from .models import OidcProvider
-from .secret_keys import derived_keys
+from .secret_keys import seal, unseal
 
 PROVIDER = "openid_connect"
 SECRET_PURPOSE = b"openconsult/sso/oidc-client-secret/v1"
@@ -61,33 +58,18 @@ DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-
 
 # --- the client secret, sealed at rest ---------------------------------------------------------
 
-def _aeads():
-    """AES-256-GCM with keys derived from SECRET_KEY and its fallbacks for this purpose only, newest first
-    (accounts/secret_keys.py). A secret sealed under a SECRET_KEY that is gone from the fallbacks no longer opens:
-    the admin types it again."""
-    return [AESGCM(key) for key in derived_keys(SECRET_PURPOSE)]
-
-
 def _secret_context(provider):
     # Bound to its row: a sealed secret copied to another provider or organisation does not open.
     return f"oidcprovider:{provider.organization_id}:{provider.key}".encode()
 
 
 def secret_seal(provider, plaintext):
-    nonce = os.urandom(12)
-    return nonce + _aeads()[0].encrypt(nonce, plaintext.encode(), _secret_context(provider))
+    return seal(SECRET_PURPOSE, _secret_context(provider), plaintext)
 
 
 def secret_open(provider):
-    sealed = bytes(provider.client_secret_sealed or b"")
-    if not sealed:
-        return ""
-    for aead in _aeads():
-        try:
-            return aead.decrypt(sealed[:12], sealed[12:], _secret_context(provider)).decode()
-        except InvalidTag:
-            continue
-    return ""  # SECRET_KEY changed beyond its fallbacks, or the row was tampered with: the provider refuses it
+    # "" when SECRET_KEY changed beyond its fallbacks, or the row was tampered with: the provider refuses it.
+    return unseal(SECRET_PURPOSE, _secret_context(provider), provider.client_secret_sealed)
 
 
 # --- normalising what admins type -------------------------------------------------------------

@@ -348,3 +348,29 @@ def can_view_answers(member, response):
     if can_view_client(member, response.client):
         return True
     return response.appointment_id is not None and can_view_appointment(member, response.appointment)
+
+
+# --- payments (F-PAY) ---
+
+def can_manage_payments(member):
+    """Rates, VAT rules, the payments list and its export: organisation admins."""
+    return can_manage_organization(member)
+
+
+def can_change_payment_credentials(member):
+    """Turn payments on and enter provider keys: organisation admins in person (keys entered during remote
+    support would send the organisation's money wherever their author chose)."""
+    return can_manage_organization(member) and not getattr(member, "is_remote_support", False)
+
+
+def can_set_appointment_rate(member, appointment=None):
+    """Mark an appointment paid and choose its rate (F-PAY-2): department admins (for appointments they may
+    change) and organisation admins; never platform staff giving remote support as them."""
+    if member is None or member.role not in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN) or not can_act_live(member):
+        return False
+    return appointment is None or can_change_appointment(member, appointment)
+
+
+def can_view_payments(member, appointment):
+    """An appointment's payment records: whoever may see the appointment."""
+    return can_view_appointment(member, appointment)

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "portal",
     "formbuilder",
     "widgets",
+    "payments",
     # Wagtail
     "django_countries",
     "wagtail_localize",
