@@ -373,3 +373,14 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no calls to a third party from the admin
 QUESTIONNAIRE_KEYS = env("QUESTIONNAIRE_KEYS", default="")
 # Uploaded images in questionnaires: what the patient may send.
 QUESTIONNAIRE_UPLOAD_MAX_BYTES = env.int("QUESTIONNAIRE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- payments (F-PAY) -------------------------------------------------------------------------------
+# Each organisation's keys live in its payment settings (sealed). These say where the providers' APIs are:
+# tests and a local demo point them at a stand-in (tests/payments/standin.py), production leaves them.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
+PAYPAL_API_BASE_SANDBOX = env("PAYPAL_API_BASE_SANDBOX", default="https://api-m.sandbox.paypal.com")
+PAYPAL_API_BASE_LIVE = env("PAYPAL_API_BASE_LIVE", default="https://api-m.paypal.com")
+# A webhook whose signed timestamp is older than this is refused (a replayed or very late delivery).
+PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# How long a client has at the provider's page before the attempt expires (Stripe's minimum is 30 minutes).
+PAYMENTS_CHECKOUT_MINUTES = env.int("PAYMENTS_CHECKOUT_MINUTES", default=30)
