@@ -218,7 +218,7 @@ def _check_questionnaires(member, questionnaires):
 
 def appointment_create(
     *, member, client, starts_at, practitioner=None, department=None, duration_minutes=20, client_number="",
-    personal_message="", guests=(), kind=AppointmentKind.APPOINTMENT, questionnaires=(), request=None,
+    personal_message="", guests=(), kind=AppointmentKind.APPOINTMENT, questionnaires=(), rate=None, request=None,
 ):
     """Schedule an appointment and email the client (and guests) their personal links.
 
@@ -235,6 +235,12 @@ def appointment_create(
         raise ValidationError({"guests": _("Extra participants must be external participants of your organisation.")})
     questionnaires = list(questionnaires)
     _check_questionnaires(member, questionnaires)
+    if rate is not None:  # a paid appointment (F-PAY-2): the rate itself is checked again by book()
+        from payments.charges import rate_check
+
+        if not policy.can_set_appointment_rate(member):
+            raise ValidationError({"rate": _("You cannot make paid appointments.")})
+        rate_check(organization, rate)
     now = timezone.now()
     if kind == AppointmentKind.APPOINTMENT and starts_at < now - timedelta(minutes=5):
         raise ValidationError({"starts_at": _("This time has passed; choose a time in the future.")})
@@ -242,14 +248,14 @@ def appointment_create(
         organization=organization, client=client, starts_at=starts_at, practitioner=practitioner,
         department=department, duration_minutes=duration_minutes, kind=kind, client_number=client_number,
         personal_message=personal_message, guests=guests, actor=member.user, request=request,
-        questionnaires=questionnaires, sender=member,
+        questionnaires=questionnaires, sender=member, rate=rate,
     )
 
 
 def book(
     *, organization, client, starts_at, practitioner=None, department=None, duration_minutes=20,
     kind=AppointmentKind.APPOINTMENT, client_number="", personal_message="", guests=(), actor=None,
-    precondition=None, check_free=True, audit_changes=None, questionnaires=(), sender=None, request=None,
+    precondition=None, check_free=True, audit_changes=None, questionnaires=(), sender=None, rate=None, request=None,
 ):
     """Write an appointment whose caller has checked who may make it: lock the practitioner's agenda,
     run `precondition()` under that lock (it raises ValidationError to refuse), check the time is free,
@@ -259,6 +265,7 @@ def book(
     double-booking guarantees. Walk-ins queue in the waiting room, so they skip the overlap check
     (`check_free=False`). `questionnaires` (checked by the caller; `sender` is the member sending them)
     become the client's copies for this appointment, in the same transaction, and one email after it.
+    With `rate` (checked by the caller for who may use it) the appointment carries a charge (F-PAY-2).
     Raises ValidationError / SlotTakenError with nothing written.
     """
     starts_at = starts_at.astimezone(UTC)
@@ -288,6 +295,10 @@ def book(
                          target=appointment, request=request,
                          changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk],
                                   **(audit_changes or {})})
+            if rate is not None:
+                from payments.charges import charge_attach
+
+                charge_attach(appointment=appointment, rate=rate, actor=actor, request=request)
             _on_commit_send(appointment, EmailKind.CONFIRMATION, participants)
             if questionnaires:
                 _questionnaires_for_booking(sender, client, appointment, questionnaires, actor, request)
@@ -310,13 +321,13 @@ def _questionnaires_for_booking(sender, client, appointment, questionnaires, act
     questionnaire_request_on_commit(client=client, responses=responses, appointment=appointment)
 
 
-def quick_consult_create(*, member, client, guests=(), request=None):
+def quick_consult_create(*, member, client, guests=(), rate=None, request=None):
     """A consult that starts now with the member as practitioner (F-APPT-7)."""
     if not policy.can_act_live(member):
         raise ValidationError(_("Only employees of the organisation hold consults."))
     return appointment_create(
         member=member, client=client, practitioner=member, starts_at=timezone.now().replace(microsecond=0),
-        guests=guests, kind=AppointmentKind.QUICK, request=request,
+        guests=guests, kind=AppointmentKind.QUICK, rate=rate, request=request,
     )
 
 

@@ -533,6 +533,8 @@ AUDIT_ACTIONS = {
     "appointment.update": _("Appointment changed"),
     "appointment.reschedule": _("Appointment moved"),
     "appointment.cancel": _("Appointment cancelled"),
+    "appointment.charge": _("Appointment charge changed"),
+    "payment.receipt_download": _("Payment receipt downloaded"),
     "appointments.anonymise": _("Old appointments anonymised"),
     "waiting.call_in": _("Called in from the waiting room"),
     "consult.start": _("Consult started"),
