@@ -578,6 +578,15 @@ AUDIT_ACTIONS = {
     "apikey.revoke": _("API key revoked"),
     "signin.locked": _("Sign-in locked after failed attempts"),
     "signin.unlocked": _("Sign-in lock lifted"),
+    "payment_settings.update": _("Payment settings changed"),
+    "rate.create": _("Rate added"),
+    "rate.update": _("Rate changed"),
+    "rate.delete": _("Rate deleted"),
+    "vatrule.create": _("VAT rule added"),
+    "vatrule.update": _("VAT rule changed"),
+    "vatrule.delete": _("VAT rule deleted"),
+    "payment.list": _("Payments list viewed"),
+    "payment.export": _("Payments exported (CSV)"),
 }
 
 
