@@ -22,6 +22,9 @@ CLIENTS = [
 
 
 def consult_demo(organization):
+    from payments.demo import payments_demo
+
+    payments_demo(organization)
     services.default_email_set_create(organization=organization)
     services.default_participant_groups_create(organization=organization)
     with organization_scope(organization):

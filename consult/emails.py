@@ -25,7 +25,15 @@ from orgs.models import Membership, Role
 from portal.patient_links import portal_link
 
 from . import links
-from .models import AppointmentParticipant, DeliveryStatus, EmailDelivery, EmailKind, EmailSet, EmailTemplate
+from .models import (
+    AppointmentParticipant,
+    DeliveryStatus,
+    EmailDelivery,
+    EmailKind,
+    EmailSet,
+    EmailTemplate,
+    ParticipantRole,
+)
 from .placeholders import fill
 
 logger = logging.getLogger(__name__)
@@ -80,7 +88,43 @@ def placeholder_values(appointment, participant, language):
         "consult_deeplink": links.link_url(organization, token) if token else "",
         "portal_deeplink": portal_link(person) if person else "",
         "personal_message": appointment.personal_message,
+        **payment_values(appointment, language),
     }
+
+
+def payment_values(appointment, language):
+    """*|payment_amount|* and *|payment_text|* (F-PAY): what a paid consult costs and that it is paid online
+    before the waiting room opens; empty for a free one, or while the organisation has payments off."""
+    from payments.charges import money
+    from payments.selectors import charge_of, paid_payment_of, settings_for
+
+    charge = charge_of(appointment)
+    if charge is None or not settings_for(appointment.organization).enabled:
+        return {"payment_amount": "", "payment_text": ""}
+    with translation.override(language):
+        amount = money(charge.amount, charge.currency)
+        values = {"name": charge.name, "amount": amount}
+        if paid_payment_of(appointment) is not None:
+            text = _("This is a paid consultation: %(name)s, %(amount)s excl. VAT. You have paid it already; "
+                     "thank you.") % values
+        else:
+            text = _("This is a paid consultation: %(name)s, %(amount)s excl. VAT. You pay online before the "
+                     "waiting room opens.") % values
+    return {"payment_amount": amount, "payment_text": text}
+
+
+PAYMENT_KINDS = (EmailKind.CONFIRMATION, EmailKind.RESCHEDULE, EmailKind.REMINDER)
+
+
+def with_payment_text(body, values, kind, participant):
+    """The client of a paid consult is told what it costs even when the organisation's own texts do not use
+    the payment codes (texts written before payments existed): the sentence then ends the email."""
+    text = values.get("payment_text")
+    if not text or kind not in PAYMENT_KINDS or participant is None or participant.role != ParticipantRole.CLIENT:
+        return body
+    if "*|payment_text|*" in body or "*|payment_amount|*" in body:
+        return body
+    return f"{body.rstrip()}\n\n{text}\n"
 
 
 def calendar_invitation(appointment, *, summary, link, cancelled=False, attendee=None):
@@ -139,7 +183,10 @@ def build_message(appointment, participant, kind, *, client=None, extra_values=N
         values.update(client_placeholder_values(person))
     values.update(extra_values or {})
     subject = " ".join(fill(template.subject, values).split())
-    text = fill(template.body, values)
+    body = template.body
+    if appointment is not None:
+        body = with_payment_text(body, values, kind, participant)
+    text = fill(body, values)
     html = render_to_string("consult/email/appointment.html", {
         "organization": organization,
         "body": linebreaks_filter(urlize(text, autoescape=True), autoescape=False),

@@ -10,8 +10,9 @@ from formbuilder.models import Questionnaire
 from formbuilder.selectors import questionnaires_for
 from orgs import policy
 from orgs.models import Department
+from payments.models import Rate
 
-from .models import Availability, Client, EmailSet, EmailTemplate, ParticipantGroup
+from .models import Availability, Client, EmailKind, EmailSet, EmailTemplate, ParticipantGroup
 from .placeholders import PLACEHOLDERS, unknown_placeholders
 from .services import departments_for_appointments, practitioners_for
 from .slots import normalise_rrule
@@ -201,11 +202,17 @@ class AppointmentForm(forms.Form):
                     "that links to their patient portal."),
     )
 
+    paid = forms.BooleanField(label=_("Paid consult"), required=False,
+                              help_text=_("The client pays online before the waiting room opens."))
+    rate = forms.ModelChoiceField(label=_("Rate"), queryset=Rate.objects.none(), required=False)
+
     def __init__(self, *args, member, **kwargs):
         super().__init__(*args, **kwargs)
         self.member = member
         if not questionnaire_choices(self.fields["questionnaires"], member):
             del self.fields["questionnaires"]
+        if not rate_choices(self.fields["rate"], member):
+            del self.fields["paid"], self.fields["rate"]
         self.practitioners = {str(p.pk): p for p in practitioners_for(member)}
         self.fields["practitioner"].choices = [("", "—")] + [
             (pk, f"{p.user.get_full_name() or p.user.email}") for pk, p in self.practitioners.items()
@@ -233,11 +240,51 @@ class AppointmentForm(forms.Form):
                         self.add_error(name, _("Needed for a new client."))
         if practitioner is None and not data.get("department"):
             self.add_error("practitioner", _("Choose a practitioner."))
+        charge_clean(self, data)
         if data.get("date") and data.get("time"):
             try:
                 data["starts_at"] = local_start(data["date"], data["time"], self.member.organization)
             except forms.ValidationError as error:
                 self.add_error("time", error)
+        return data
+
+
+def rate_choices(field, member, appointment=None):
+    """Offer the organisation's active rates when it has payments on and `member` may set them. False: no
+    choice for this member (the charge is then shown read-only, if any)."""
+    from payments.selectors import settings_for
+
+    if not settings_for(member.organization).enabled or not policy.can_set_appointment_rate(member, appointment):
+        return False
+    field.queryset = Rate.objects.filter(organization_id=member.organization_id, is_active=True)
+    return True
+
+
+def charge_clean(form, data):
+    """"Paid consult" needs a rate; unticked, the appointment is free (rate None)."""
+    if "rate" not in form.fields:
+        data["rate"] = None
+        return
+    if data.get("paid") and not data.get("rate"):
+        form.add_error("rate", _("Choose the rate of this paid consult."))
+    data["rate"] = data.get("rate") if data.get("paid") else None
+
+
+class ChargeForm(forms.Form):
+    """The charge of an existing appointment (F-PAY-2), on its page."""
+
+    paid = forms.BooleanField(label=_("Paid consult"), required=False,
+                              help_text=_("The client pays online before the waiting room opens. Untick to make "
+                                          "it free."))
+    rate = forms.ModelChoiceField(label=_("Rate"), queryset=Rate.objects.none(), required=False)
+
+    def __init__(self, *args, member, appointment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = rate_choices(self.fields["rate"], member, appointment)
+
+    def clean(self):
+        data = super().clean()
+        charge_clean(self, data)
         return data
 
 
@@ -324,6 +371,8 @@ class EmailTemplateForm(forms.ModelForm):
         self.fields = {"email_set": forms.ModelChoiceField(
             label=_("Email set"), queryset=EmailSet.objects.all(), initial=self.instance.email_set_id
             if self.instance.pk else None), **self.fields}
+        # Receipts have a fixed text with the figures the law asks for; there is nothing to write for them.
+        self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != EmailKind.RECEIPT]
         codes = ", ".join(f"*|{code}|* ({description})" for code, description in PLACEHOLDERS.items())
         self.fields["body"].help_text = _("Codes you can use: %(codes)s.") % {"codes": codes}
 

@@ -291,6 +291,7 @@ class EmailKind(models.TextChoices):
     CANCELLATION = "cancellation", _("Cancellation")
     INVITATION = "invitation", _("Invitation of extra participants")
     QUESTIONNAIRE = "questionnaire", _("Questionnaire request")
+    RECEIPT = "receipt", _("Payment receipt")  # fixed text (payments/receipts.py), not an editable template
 
 
 class EmailSet(OrganizationOwned):

@@ -18,6 +18,9 @@ PLACEHOLDERS = {
     "portal_deeplink": _("the link to the patient portal"),
     "personal_message": _("the personal message entered with the appointment"),
     "questionnaire_titles": _("the questionnaires the client is asked to fill in, one per line"),
+    "payment_amount": _("for a paid consult: the amount before VAT, e.g. “€45.00”; empty when free"),
+    "payment_text": _("for a paid consult: the sentence saying what the client pays and when; empty when free. "
+                      "Without this code (or *|payment_amount|*) the sentence is added at the end of the email"),
 }
 
 

@@ -39,6 +39,9 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
     path("appointments/<int:appointment_id>/details/", appointments.appointment_details,
          name="appointment_details"),
+    path("appointments/<int:appointment_id>/charge/", appointments.appointment_charge, name="appointment_charge"),
+    path("appointments/<int:appointment_id>/receipts/<uuid:reference>/", appointments.appointment_receipt,
+         name="appointment_receipt"),
 ]
 
 # The client record's patient-portal access: PIN, QR code by email or letter, revoking (F-CLIENT-2).

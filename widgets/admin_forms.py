@@ -1,6 +1,7 @@
 """The widget wizard's form: choices limited to the organisation's own departments and images."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.images.widgets import AdminImageChooser
@@ -36,6 +37,8 @@ class WidgetAdminForm(WagtailAdminModelForm):
         for name in ("logo", "background_image"):
             if name in self.fields:
                 self.fields[name].queryset = OrgImage.objects.filter(organization_id=organization_id)
+        if "rate" in self.fields:
+            self._rate_field(organization_id)
         for name in ("title_colour", "text_colour", "background_colour", "button_colour", "button_text_colour"):
             if name in self.fields:
                 self.fields[name].widget = ColourInput()
@@ -52,3 +55,18 @@ class WidgetAdminForm(WagtailAdminModelForm):
                 "Extra styles for this widget, for example .widget-title { font-size: 2rem; }. Styles that "
                 "load anything from other sites (imports, fonts, images elsewhere) are refused with the reason."
             )
+
+    def _rate_field(self, organization_id):
+        """Only the organisation's own active rates (and the one already chosen); no choice while payments
+        are off, where the field is left out (a stored rate then stays, and charges nobody)."""
+        from payments.models import PaymentSettings, Rate
+
+        enabled = PaymentSettings.objects.with_scopes_disabled().filter(
+            organization_id=organization_id, enabled=True).exists()
+        if not enabled:
+            del self.fields["rate"]
+            return
+        self.fields["rate"].widget = forms.Select()  # a plain list of this organisation's rates, no chooser
+        rates = Rate.objects.filter(organization_id=organization_id)
+        self.fields["rate"].queryset = rates.filter(Q(is_active=True) | Q(pk=self.instance.rate_id))
+        self.fields["rate"].empty_label = _("Free (no payment)")

@@ -98,6 +98,13 @@ class Widget(PreviewableMixin, models.Model):
         help_text=_("Extra styles for this widget. Anything that could load other sites' content is refused."),
     )
 
+    # --- paid consults (F-PAY-2) ---
+    rate = models.ForeignKey(
+        "payments.Rate", verbose_name=_("rate"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("Visitors pay this rate online before the waiting room opens. Empty: free. If the rate is "
+                    "deleted or made inactive, the widget becomes free."),
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -135,6 +142,8 @@ class Widget(PreviewableMixin, models.Model):
             image = getattr(self, field)
             if image is not None and image.organization_id != self.organization_id:
                 errors[field] = _("Choose an image from your own media library.")
+        if self.rate_id is not None and self.rate.organization_id != self.organization_id:
+            errors["rate"] = _("Choose one of your organisation's rates.")
         from cms.colours import contrast_problem
 
         # WCAG 2.1 AA: visitors with low vision must be able to read the widget (same rule as the web pages).
@@ -164,6 +173,27 @@ class Widget(PreviewableMixin, models.Model):
     def display_text(self):
         """The admin's text (HTML, cleaned when shown), or the standard one in the visitor's language."""
         return self.text or format_html("<p>{}</p>", self.default_text)
+
+    def charged_rate(self):
+        """The rate visitors pay, or None: no rate, an inactive one, or payments switched off."""
+        if self.rate_id is None:
+            return None
+        from payments.selectors import settings_for
+
+        rate = self.rate
+        if not rate.is_active or rate.organization_id != self.organization_id \
+                or not settings_for(self.organization).enabled:
+            return None
+        return rate
+
+    def price_notice(self):
+        """"Paid consultation: €45.00 + VAT", in the visitor's language; "" for a free widget."""
+        rate = self.charged_rate()
+        if rate is None:
+            return ""
+        from payments.charges import money
+
+        return _("Paid consultation: %(amount)s + VAT") % {"amount": money(rate.amount, rate.currency)}
 
     def get_absolute_url(self):
         return reverse(self.url_name, kwargs={"key": self.key})

@@ -110,7 +110,7 @@ def _walk_in_start(widget, practitioner_id, department_id, details, gone, reques
             starts_at=now,
             duration_minutes=WALK_IN_MINUTES, kind=AppointmentKind.WALK_IN, client_number=details.get(
                 "client_number", ""), precondition=still_available, check_free=False,
-            audit_changes={"widget": [None, widget.name]}, request=request,
+            audit_changes={"widget": [None, widget.name]}, rate=widget.charged_rate(), request=request,
         )
         participant = appointment.participants.get(role=ParticipantRole.CLIENT)
     return appointment, participant_link(participant)
@@ -148,6 +148,7 @@ def _booking_make(widget, slot_value, details, request, now):
             organization=organization, client=client, practitioner=practitioner, department=department,
             starts_at=slot.starts_at, duration_minutes=int((slot.ends_at - slot.starts_at) / timedelta(minutes=1)),
             kind=AppointmentKind.APPOINTMENT, client_number=details.get("client_number", ""),
-            precondition=still_free, audit_changes={"widget": [None, widget.name]}, request=request,
+            precondition=still_free, audit_changes={"widget": [None, widget.name]}, rate=widget.charged_rate(),
+            request=request,
         )
     return appointment

@@ -41,6 +41,7 @@ def wizard(model):
             FieldPanel("name"),
             FieldPanel("departments"),
             *([FieldPanel("days_ahead")] if booking else []),
+            FieldPanel("rate"),  # hidden by the form while the organisation has payments off
         ], heading=gettext_lazy("1. Name and departments")),
         ObjectList([
             FieldPanel("title"),

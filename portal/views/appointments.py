@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,10 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from consult import room, selectors, services
-from consult.forms import AppointmentForm, CancelForm, DetailsForm, RescheduleForm
+from consult.forms import AppointmentForm, CancelForm, ChargeForm, DetailsForm, RescheduleForm
 from consult.models import AppointmentStatus
 from orgs import policy
 from orgs.forms import add_service_errors
+from orgs.services import audit_record
+from payments import charges, receipts
+from payments import selectors as payment_selectors
+from payments.models import Payment, PaymentStatus
 
 from ..access import member_required
 
@@ -54,8 +59,11 @@ def appointment_list(request):
         show = "upcoming"
         appointments = appointments.filter(starts_at__gte=now - timedelta(hours=1),
                                            status=AppointmentStatus.SCHEDULED).order_by("starts_at")
+    # "€ paid / € due" in the list: the charge and whether a paid payment exists, in the same query.
+    paid = Payment.objects.filter(appointment=OuterRef("pk"), status=PaymentStatus.PAID)
+    appointments = appointments.select_related("charge").annotate(is_paid=Exists(paid))
     return render(request, "portal/appointments/list.html",
-                  {"appointments": appointments[:200], "show": show})
+                  {"appointments": appointments[:200], "show": show, "payment_badges": True})
 
 
 @member_required
@@ -99,7 +107,7 @@ def _create(member, client, data, request):
         member=member, client=client, practitioner=data["practitioner"], department=data.get("department"),
         starts_at=data["starts_at"], duration_minutes=data["duration_minutes"], client_number=data["client_number"],
         personal_message=data["personal_message"], guests=list(data["guests"]),
-        questionnaires=list(data.get("questionnaires") or ()), request=request,
+        questionnaires=list(data.get("questionnaires") or ()), rate=data.get("rate"), request=request,
     )
 
 
@@ -128,7 +136,34 @@ def appointment_detail(request, appointment_id):
         and appointment.ends_at > timezone.now() and policy.can_change_appointment(member, appointment),
         "member": member,
         **_consult_context(member, appointment),
+        **_payment_context(member, appointment),
     })
+
+
+def _payment_context(member, appointment):
+    """The payment panel (F-PAY): the charge, whether it is paid, every attempt; staff who may see the
+    appointment only. Department and organisation admins may change the charge until it is paid."""
+    if not policy.can_view_payments(member, appointment):
+        return {"payment_panel": False}
+    charge = payment_selectors.charge_of(appointment)
+    attempts = payment_selectors.payments_of(appointment)
+    enabled = payment_selectors.settings_for(appointment.organization).enabled
+    paid = next((p for p in attempts if p.status == PaymentStatus.PAID), None)
+    refunded = next((p for p in attempts if p.status == PaymentStatus.REFUNDED), None)
+    form = ChargeForm(member=member, appointment=appointment,
+                      initial={"paid": charge is not None, "rate": charge.rate_id if charge else None})
+    changeable = (form.offered and paid is None and appointment.status == AppointmentStatus.SCHEDULED
+                  and not appointment.anonymised_at)
+    return {
+        "payment_panel": bool(charge or attempts or form.offered),
+        "charge": charge,
+        "charge_amount": charges.money(charge.amount, charge.currency) if charge else "",
+        "payments_on": enabled,
+        "paid_payment": paid,
+        "refunded_payment": refunded if paid is None else None,
+        "payment_attempts": attempts,
+        "charge_form": form if changeable else None,
+    }
 
 
 def _consult_context(member, appointment):
@@ -210,6 +245,37 @@ def appointment_cancel(request, appointment_id):
         else:
             messages.success(request, _("The appointment has been cancelled and the client has been told."))
     return _to_detail(appointment)
+
+
+@member_required
+@require_POST
+def appointment_charge(request, appointment_id):
+    appointment = _appointment_or_404(request, appointment_id)
+    form = ChargeForm(request.POST, member=request.membership, appointment=appointment)
+    if not form.offered:
+        raise Http404
+    if _change(request, form, lambda data: charges.charge_set(
+            member=request.membership, appointment=appointment, rate=data["rate"], request=request)):
+        messages.success(request, _("The payment for this appointment has been saved."))
+    return _to_detail(appointment)
+
+
+@member_required
+def appointment_receipt(request, appointment_id, reference):
+    """The receipt PDF of one paid (or since refunded) payment of the appointment; every download is audited."""
+    member = request.membership
+    appointment = _appointment_or_404(request, appointment_id)
+    if not policy.can_view_payments(member, appointment):
+        raise Http404
+    payment = next((p for p in payment_selectors.payments_of(appointment)
+                    if p.reference == reference and p.receipt_number), None)
+    if payment is None:
+        raise Http404
+    audit_record(organization=member.organization, actor=member.user, action="payment.receipt_download",
+                 target=payment, request=request)
+    response = HttpResponse(receipts.receipt_pdf(payment), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipts.receipt_filename(payment)}"'
+    return response
 
 
 @member_required
