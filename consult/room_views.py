@@ -69,10 +69,10 @@ def patient_room(request):
     participant = _participant(request)
     if participant is None:
         return render(request, "consult/link_state.html", {"state": "no_session"}, status=403)
-    from .views import disclaimer_accepted
+    from .views import entry_allowed
 
     consult = room.consult_for_participant(participant)
-    if consult is None or not disclaimer_accepted(request.session, participant, request.organization):
+    if consult is None or not entry_allowed(request.session, participant, request.organization):
         latest = room.latest_consult_for(participant.appointment)
         if latest is not None and not latest.is_open:
             return redirect("consult:room_ended")
@@ -127,11 +127,11 @@ def room_ended(request):
 
 
 def _patient_consult(request):
-    from .views import disclaimer_accepted
+    from .views import entry_allowed
 
     participant = _participant(request)
     consult = room.consult_for_participant(participant) if participant is not None else None
-    if consult is None or not disclaimer_accepted(request.session, participant, request.organization):
+    if consult is None or not entry_allowed(request.session, participant, request.organization):
         raise Http404
     return participant, consult
 

@@ -22,6 +22,16 @@ def disclaimer_accepted(session, participant, organization):
     return not organization.disclaimer_enabled or participant.pk in session.get(SESSION_DISCLAIMER, [])
 
 
+def entry_allowed(session, participant, organization):
+    """Whether this visitor may be in the waiting room or the consultation room now, as far as their own steps
+    go: the disclaimer accepted (F-ORG-6) and, for the client of a paid appointment, the consult paid
+    (F-APPT-6). Every way in (pages, sockets, uploads, questionnaires) asks this one question, so none can
+    forget a step; the link's window and the consult's state are checked by each as before."""
+    from payments.gate import payment_due_for
+
+    return disclaimer_accepted(session, participant, organization) and payment_due_for(participant) is None
+
+
 def check(request):
     """The network and hardware check anyone can open before a consult (F-ROOM-11, F-SUPPORT-1)."""
     from django.utils.http import url_has_allowed_host_and_scheme
@@ -102,7 +112,8 @@ def appointment(request):
 
     from . import room
 
-    if disclaimer_accepted(request.session, participant, organization):
+    allowed = entry_allowed(request.session, participant, organization)
+    if allowed:
         if room.consult_for_participant(participant) is not None:
             return redirect("consult:room")  # called in, force-started or a quick consult: no waiting
         latest = room.latest_consult_for(appointment)
@@ -120,8 +131,16 @@ def appointment(request):
         "closes_at": window.closes_at.astimezone(zone),
         "today": timezone.localdate(timezone=zone),
     }
+    from payments.gate import payment_due_for
+
+    # Paying comes first: too early, the client may already pay in advance; once open, the pay page stands in
+    # for the waiting room until the payment is confirmed.
+    due = None if allowed else payment_due_for(participant)
     if state != links.Window.OPEN:
+        context["payment_due"] = due if state == links.Window.TOO_EARLY else None
         return render(request, "consult/link_state.html", context)
+    if due is not None:
+        return redirect("payments:pay")
     accepted = disclaimer_accepted(request.session, participant, organization)
     video = explainer_video(organization.explainer_video_url) if accepted else None
     more_info = organization.more_info_iframe_url if accepted else ""

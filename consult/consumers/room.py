@@ -30,7 +30,7 @@ from orgs.scoping import organization_scope
 
 from .. import room
 from ..models import Consult, PeerRole
-from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted
+from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, entry_allowed
 from .waiting import FORBIDDEN, UNAUTHENTICATED, RejectingConsumer, organization_of
 
 REPLACED = 4409  # the same person opened the room in another tab; this one stands down
@@ -90,7 +90,7 @@ class RoomConsumer(RejectingConsumer):
                                                       session.get(SESSION_TOKEN))
             if participant is None:
                 return None if not session.get(SESSION_PARTICIPANT) else False
-            if not disclaimer_accepted(session, participant, organization):
+            if not entry_allowed(session, participant, organization):
                 return False
             consult = room.consult_for_participant(participant)
             if consult is None:

@@ -17,7 +17,7 @@ from orgs.scoping import organization_scope
 from .. import waiting
 from ..links import Window
 from ..models import AppointmentParticipant, AppointmentStatus
-from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted
+from ..views import SESSION_PARTICIPANT, SESSION_TOKEN, entry_allowed
 
 UNAUTHENTICATED, FORBIDDEN = 4401, 4403
 
@@ -106,8 +106,8 @@ class PatientWaitingConsumer(RejectingConsumer):
                 return FORBIDDEN
             if Window(appointment, organization).state(timezone.now()) != Window.OPEN:
                 return FORBIDDEN
-            if not disclaimer_accepted(session, participant, organization):
-                return FORBIDDEN  # not entered until the disclaimer is accepted (F-ORG-6)
+            if not entry_allowed(session, participant, organization):
+                return FORBIDDEN  # the disclaimer accepted and the consult paid first (F-ORG-6, F-APPT-6)
             entry = waiting.waiting_enter(participant=participant)
             entry.appointment = appointment
             greeting = [

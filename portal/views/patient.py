@@ -281,8 +281,12 @@ def _home(request, patient):
             "can_enter": state == links.Window.OPEN and appointment.status not in (
                 AppointmentStatus.CANCELLED, AppointmentStatus.COMPLETED),
         }
-        (past if state == links.Window.TOO_LATE or appointment.status == AppointmentStatus.COMPLETED
-         else upcoming).append(item)
+        is_past = state == links.Window.TOO_LATE or appointment.status == AppointmentStatus.COMPLETED
+        if not is_past and not item["cancelled"] and appointment.client_id in patient.client_ids:
+            from payments.selectors import payment_due
+
+            item["payment_due"] = payment_due(appointment, organization)
+        (past if is_past else upcoming).append(item)
     past.reverse()
     to_fill, finished = [], []
     for response in responses_for_patient(patient.client_ids).select_related("client"):
@@ -310,6 +314,8 @@ def waiting_room(request, appointment_id):
     if appointment.status == AppointmentStatus.CANCELLED or appointment.anonymised_at:
         raise Http404
     enter_participant_session(request, participant)
+    if request.GET.get("pay"):
+        return redirect("payments:pay")  # it sends them on to the appointment when there is nothing to pay
     return redirect("consult:appointment")
 
 

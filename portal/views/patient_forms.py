@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from consult import links
 from consult.models import AppointmentParticipant
-from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN, disclaimer_accepted, link_state
+from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN, entry_allowed, link_state
 from formbuilder.forms import answer_fields, form_class_for, questionnaire_steps
 from formbuilder.selectors import get_response_for_patient
 from formbuilder.services import answers_open, response_save
@@ -32,7 +32,7 @@ def _waiting_room_participant(request):
     """The participant of this browser's waiting-room session, when questionnaires may be filled there.
 
     Only while their link lets them into the waiting room (window open, not cancelled, disclaimer
-    accepted): outside it, the appointment link is no key to the answers; the portal asks for a PIN."""
+    accepted, paid): outside it, the appointment link is no key to the answers; the portal asks for a PIN."""
     organization = request.organization
     if not organization.questionnaire_in_waiting_room:
         return None
@@ -44,7 +44,7 @@ def _waiting_room_participant(request):
             or request.session.get(SESSION_TOKEN) != participant.token_hash:
         return None
     if link_state(participant.appointment, organization) != links.Window.OPEN \
-            or not disclaimer_accepted(request.session, participant, organization):
+            or not entry_allowed(request.session, participant, organization):
         return None
     return participant
 
