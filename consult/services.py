@@ -390,7 +390,17 @@ def appointment_cancel(*, member, appointment, message="", request=None):
     audit_record(organization=member.organization, actor=member.user, action="appointment.cancel",
                  target=appointment, request=request)
     _on_commit_send(appointment, EmailKind.CANCELLATION, participants)
+    _on_commit_refund(appointment)
     return appointment
+
+
+def _on_commit_refund(appointment):
+    """A paid appointment that is cancelled is refunded through the provider (F-PAY): queued, because the
+    provider may be slow or down (the task retries), and only once the cancellation is committed."""
+    from django_q.tasks import async_task
+
+    appointment_id = appointment.pk
+    transaction.on_commit(lambda: async_task("payments.tasks.refund_for_cancelled_appointment", appointment_id))
 
 
 @transaction.atomic
