@@ -153,3 +153,24 @@ def test_defused_cells():
     for cell in ("=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert defused(cell) == "'" + cell
     assert defused("Jan") == "Jan" and defused(Decimal("45.00")) == "45.00"
+
+
+def test_under_asgi_the_export_streams_batch_by_batch(alpha, admin_client, two_payments, monkeypatch):
+    """The server the app runs on (ASGI) gets an async iterator, so it sends each batch as it is made instead of
+    collecting the whole file first; the text is the same."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncRequestFactory
+
+    from payments import bookkeeping
+    from payments.views.admin import _stream
+
+    monkeypatch.setattr(bookkeeping, "BATCH", 1)
+    expected = export(admin_client)
+    chunks = _stream(AsyncRequestFactory().get("/admin/payments/export.csv"), alpha, bookkeeping.PaymentFilter())
+
+    async def collect():
+        return [part async for part in chunks]
+
+    parts = async_to_sync(collect)()
+    assert len(parts) == 4  # header, then one batch per payment
+    assert "".join(parts) == expected
