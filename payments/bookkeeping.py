@@ -6,7 +6,7 @@ Reads only. The caller (payments/views/admin.py) checks policy.can_manage_paymen
 import csv
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -52,8 +52,6 @@ def payments_for_bookkeeping(organization, payment_filter):
 
 
 def _start_of(day, tz, days_later=0):
-    from datetime import datetime, time, timedelta
-
     return datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=tz)
 
 

@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
@@ -329,11 +330,15 @@ def _stream(request, organization, payment_filter):
             for ids in batches:
                 yield await sync_to_async(bookkeeping.csv_text_of)(organization, ids)
         return chunks()
-    return (text for part in ([bookkeeping.csv_head()], (bookkeeping.csv_text_of(organization, ids)
-                                                          for ids in batches)) for text in part)
+
+    def chunks_sync():
+        yield bookkeeping.csv_head()
+        for ids in batches:
+            yield bookkeeping.csv_text_of(organization, ids)
+    return chunks_sync()
 
 
-class PaymentExportView(PaymentsAdminOnly, WagtailAdminTemplateMixin, TemplateView):
+class PaymentExportView(PaymentsAdminOnly, View):
     def get(self, request, *args, **kwargs):
         organization = request.organization
         form, payment_filter = payment_filter_of(request)
