@@ -67,7 +67,9 @@ class ContentSecurityPolicyMiddleware:
                 f"frame-src 'self'{_extra_origins(response, 'csp_frame_src')}; font-src 'self'; "
                 "connect-src 'self' ws: wss:; "
                 f"frame-ancestors {frame_ancestors}; "
-                "object-src 'none'; base-uri 'self'; form-action 'self'"
+                "object-src 'none'; base-uri 'self'; "
+                # The pay page's form ends on the payment provider's page (response.csp_form_action).
+                f"form-action 'self'{_extra_origins(response, 'csp_form_action')}"
             )
         response["Content-Security-Policy"] = policy
         self.other_headers(response)

@@ -32,9 +32,6 @@ class BillingForm(forms.Form):
         self.fields["email"].widget.attrs.update(autocomplete="email")
         self.fields["country"].widget.attrs.update(autocomplete="country")
         self.fields["company_name"].widget.attrs.update(autocomplete="organization")
-        for name, field in self.fields.items():
-            if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
 
     def clean(self):
         data = super().clean()

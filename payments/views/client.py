@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from consult import links
+from consult.room_texts import origin_of
 from consult.selectors import zone_of
 from consult.views import _session_participant, link_state
 from orgs.scoping import organization_scope
@@ -30,7 +31,7 @@ from portal import throttle
 from .. import selectors
 from ..forms_client import BillingForm
 from ..gate import payment_due_for
-from ..models import Payment, PaymentStatus, Provider
+from ..models import Payment, PaymentStatus, PaypalMode, Provider
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ START_LIMIT, START_WINDOW_SECONDS = 10, 15 * 60
 # say so.
 REFRESH_AFTER_SECONDS, REFRESH_EVERY_SECONDS, CONFIRM_PATIENCE_SECONDS = 10, 10, 120
 POLL_MILLISECONDS = 2000
+# Where "Pay with …" ends: the browser follows our redirect to the provider's page only when the pay page's
+# Content-Security-Policy (form-action) names its origin.
+PROVIDER_PAGES = {Provider.STRIPE: "https://checkout.stripe.com", PaypalMode.SANDBOX: "https://www.sandbox.paypal.com",
+                  PaypalMode.LIVE: "https://www.paypal.com"}
 
 
 def _services():
@@ -110,6 +115,18 @@ def _pending_payment(organization, participant):
                 .exclude(checkout_url="").order_by("-created_at").first())
 
 
+def _checkout_origins(row, providers):
+    origins = []
+    if Provider.STRIPE in providers:
+        # A stand-in (tests, the demo) serves its checkout page from its API's origin.
+        origins += [PROVIDER_PAGES[Provider.STRIPE], origin_of(settings.STRIPE_API_BASE)]
+    if Provider.PAYPAL in providers:
+        live = row.paypal_mode == PaypalMode.LIVE
+        origins += [PROVIDER_PAGES[row.paypal_mode],
+                    origin_of(settings.PAYPAL_API_BASE_LIVE if live else settings.PAYPAL_API_BASE_SANDBOX)]
+    return [origin for origin in dict.fromkeys(origins) if origin]
+
+
 def _pay_page(request, participant, charge, *, form=None, error="", status=200):
     organization = request.organization
     row = selectors.settings_for(organization)
@@ -133,7 +150,9 @@ def _pay_page(request, participant, charge, *, form=None, error="", status=200):
     })
     if request.GET.get("partial") == "amounts":
         return render(request, "payments/client/_amounts.html", context)
-    return render(request, "payments/client/pay.html", context, status=status)
+    response = render(request, "payments/client/pay.html", context, status=status)
+    response.csp_form_action = _checkout_origins(row, providers)
+    return response
 
 
 @never_cache
