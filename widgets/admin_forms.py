@@ -8,6 +8,7 @@ from wagtail.images.widgets import AdminImageChooser
 
 from cms.models import OrgImage
 from orgs.models import Department
+from payments.models import PaymentSettings, Rate
 
 
 class ColourInput(forms.TextInput):
@@ -26,6 +27,11 @@ class WidgetAdminForm(WagtailAdminModelForm):
                                   widget=AdminImageChooser)
     background_image = forms.ModelChoiceField(label=_("Background image"), queryset=OrgImage.objects.none(),
                                               required=False, widget=AdminImageChooser)
+    rate = forms.ModelChoiceField(
+        label=_("Rate"), queryset=Rate.objects.none(), required=False,
+        help_text=_("Visitors pay this rate online before the waiting room opens. Empty: free. If the rate is "
+                    "deleted or made inactive, the widget becomes free."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,14 +65,11 @@ class WidgetAdminForm(WagtailAdminModelForm):
     def _rate_field(self, organization_id):
         """Only the organisation's own active rates (and the one already chosen); no choice while payments
         are off, where the field is left out (a stored rate then stays, and charges nobody)."""
-        from payments.models import PaymentSettings, Rate
-
         enabled = PaymentSettings.objects.with_scopes_disabled().filter(
             organization_id=organization_id, enabled=True).exists()
         if not enabled:
             del self.fields["rate"]
             return
-        self.fields["rate"].widget = forms.Select()  # a plain list of this organisation's rates, no chooser
         rates = Rate.objects.filter(organization_id=organization_id)
         self.fields["rate"].queryset = rates.filter(Q(is_active=True) | Q(pk=self.instance.rate_id))
         self.fields["rate"].empty_label = _("Free (no payment)")

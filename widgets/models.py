@@ -142,8 +142,12 @@ class Widget(PreviewableMixin, models.Model):
             image = getattr(self, field)
             if image is not None and image.organization_id != self.organization_id:
                 errors[field] = _("Choose an image from your own media library.")
-        if self.rate_id is not None and self.rate.organization_id != self.organization_id:
-            errors["rate"] = _("Choose one of your organisation's rates.")
+        if self.rate_id is not None:
+            from payments.models import Rate
+
+            if not Rate.objects.with_scopes_disabled().filter(pk=self.rate_id,
+                                                              organization_id=self.organization_id).exists():
+                errors["rate"] = _("Choose one of your organisation's rates.")
         from cms.colours import contrast_problem
 
         # WCAG 2.1 AA: visitors with low vision must be able to read the widget (same rule as the web pages).

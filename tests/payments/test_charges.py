@@ -15,16 +15,26 @@ from orgs.scoping import organization_scope, scopes_disabled
 from payments import charges
 from payments.models import Charge, PaymentStatus, Provider
 from tests.conftest import signed_in_client
-from tests.payments.factories import (  # noqa: F401 - fixtures
-    alpha_pay,
-    beta_pay,
-    charged,
-    charged_appointment,
-    payment_make,
-    rate_create,
-)
+from tests.payments.factories import charged_appointment, paying_org, payment_make, rate_create
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alpha_pay(alpha):
+    alpha.rate = paying_org(alpha)
+    return alpha
+
+
+@pytest.fixture
+def beta_pay(beta):
+    beta.rate = paying_org(beta)
+    return beta
+
+
+@pytest.fixture
+def charged(alpha_pay):
+    return charged_appointment(alpha_pay, rate=alpha_pay.rate)
 
 
 def strict(organization):
@@ -230,3 +240,54 @@ def test_receipt_download_is_a_pdf_and_audited(charged, alpha_pay):
     assert "receipt-2026-00007.pdf" in response["Content-Disposition"]
     with scopes_disabled():
         assert AuditEvent.objects.filter(action="payment.receipt_download").count() == 1
+
+
+# --- emails ---------------------------------------------------------------------------------------
+
+def confirmation_text(appointment, django_capture_on_commit_callbacks):
+    from consult.emails import build_message
+    from consult.models import EmailKind
+
+    with scopes_disabled():
+        participant = appointment.participants.get()
+        return build_message(appointment, participant, EmailKind.CONFIRMATION).body
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", "This is a paid consultation: Consultation 20 min, €45.00 excl. VAT. You pay online before the "
+           "waiting room opens."),
+    ("nl", "€45,00"),
+])
+def test_confirmation_of_a_paid_appointment_says_the_amount(alpha_pay, language, expected,
+                                                            django_capture_on_commit_callbacks):
+    appointment, _participant, _charge = charged_appointment(alpha_pay, rate=alpha_pay.rate, language=language)
+    body = confirmation_text(appointment, django_capture_on_commit_callbacks)
+    assert expected in body
+    assert body.count("€") == 1
+    # (The sentence is gettext'd with the client's language active; its Dutch text comes with the .po files.)
+
+
+def test_the_payment_codes_replace_the_appended_sentence(alpha_pay, django_capture_on_commit_callbacks):
+    from consult.models import EmailKind, EmailTemplate
+
+    appointment, _participant, _charge = charged_appointment(alpha_pay, rate=alpha_pay.rate)
+    with scopes_disabled():
+        EmailTemplate.objects.filter(organization=alpha_pay, kind=EmailKind.CONFIRMATION, language="en").update(
+            body="Hello *|client_name|*, you pay *|payment_amount|*.")
+    body = confirmation_text(appointment, django_capture_on_commit_callbacks)
+    assert "you pay €45.00." in body and "This is a paid consultation" not in body
+
+
+def test_free_appointments_and_payments_off_say_nothing_about_paying(alpha_pay, django_capture_on_commit_callbacks):
+    from consult.models import ParticipantRole
+    from consult.services import _add_participant
+    from payments.models import PaymentSettings
+
+    free = appointment_with(alpha_pay)
+    with organization_scope(alpha_pay):
+        _add_participant(free, free.client, ParticipantRole.CLIENT)
+    assert "paid consultation" not in confirmation_text(free, django_capture_on_commit_callbacks)
+    appointment, _participant, _charge = charged_appointment(alpha_pay, rate=alpha_pay.rate)
+    with scopes_disabled():
+        PaymentSettings.objects.filter(organization=alpha_pay).update(enabled=False)
+    assert "paid consultation" not in confirmation_text(appointment, django_capture_on_commit_callbacks)
