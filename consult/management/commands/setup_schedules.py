@@ -8,6 +8,8 @@ SCHEDULES = [
      {"cron": "15 3 * * *"}),
     ("openconsult: clean up consults and shared files", "consult.tasks.cleanup_consults", Schedule.MINUTES,
      {"minutes": 15}),
+    # A refund the provider could not take (down, refused) is retried with its idempotency key: never twice.
+    ("openconsult: retry failed refunds", "payments.tasks.retry_failed_refunds", Schedule.MINUTES, {"minutes": 30}),
 ]
 
 
