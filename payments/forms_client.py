@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from . import selectors
 from .models import ClientType
 from .vat import normalize_vat_number
 
@@ -19,8 +20,8 @@ class BillingForm(forms.Form):
     company_name = forms.CharField(label=_("Company name"), max_length=200, required=False)
     vat_number = forms.CharField(
         label=_("VAT number"), max_length=20, required=False,
-        help_text=_("Optional. A business in another EU country with a VAT number pays no VAT here (reverse "
-                    "charge)."),
+        help_text=_("Optional. A business in another EU country pays no VAT here (reverse charge) once the EU's "
+                    "VIES database confirms its VAT number."),
     )
     provider = forms.ChoiceField(label=_("Payment method"), choices=[])
 
@@ -41,8 +42,12 @@ class BillingForm(forms.Form):
             if data.get("country") and data.get("vat_number"):
                 try:
                     data["vat_number"] = normalize_vat_number(data["vat_number"], data["country"])
+                    # VIES's "not registered" is the client's to fix here; its cached answer serves the start too.
+                    selectors.vat_number_validate(client_country=data["country"], client_type=data["client_type"],
+                                                  vat_number=data["vat_number"])
                 except ValidationError as error:
-                    self.add_error("vat_number", error)
+                    self.add_error("vat_number", error.error_dict["vat_number"] if hasattr(error, "error_dict")
+                                   else error)
         else:
             # Left over from switching to "business" and back: a private person has neither.
             data["company_name"] = ""

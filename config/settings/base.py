@@ -380,7 +380,10 @@ QUESTIONNAIRE_UPLOAD_MAX_BYTES = env.int("QUESTIONNAIRE_UPLOAD_MAX_BYTES", defau
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 PAYPAL_API_BASE_SANDBOX = env("PAYPAL_API_BASE_SANDBOX", default="https://api-m.sandbox.paypal.com")
 PAYPAL_API_BASE_LIVE = env("PAYPAL_API_BASE_LIVE", default="https://api-m.paypal.com")
+# The EU's VAT number check (payments/vies.py): reverse charge only for a number VIES confirms.
+VIES_API_URL = env("VIES_API_URL", default="https://ec.europa.eu/taxation_customs/vies/rest-api")
 # A webhook whose signed timestamp is older than this is refused (a replayed or very late delivery).
 PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
-# How long a client has at the provider's page before the attempt expires (Stripe's minimum is 30 minutes).
-PAYMENTS_CHECKOUT_MINUTES = env.int("PAYMENTS_CHECKOUT_MINUTES", default=30)
+# How long a client has at the provider's page before the attempt expires. Stripe accepts 30 minutes to 24 hours
+# from the session's creation: the Stripe provider keeps it within 31..1435 (a minute's margin each side).
+PAYMENTS_CHECKOUT_MINUTES = env.int("PAYMENTS_CHECKOUT_MINUTES", default=35)
