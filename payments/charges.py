@@ -6,9 +6,11 @@ when the rate is edited later. Once the client has paid, the charge is frozen: c
 would need a refund first.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from consult.models import Appointment, AppointmentStatus
@@ -18,6 +20,8 @@ from orgs.services import audit_record
 
 from .models import Charge, Payment, PaymentStatus, Rate
 from .selectors import settings_for
+
+logger = logging.getLogger(__name__)
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 
@@ -45,19 +49,20 @@ def rate_check(organization, rate):
 
 
 def _write(appointment, rate, actor, request=None):
-    """Create, change or remove (rate None) the charge; audit when something changed. Caller holds the lock."""
+    """Create, change or remove (rate None) the charge; audit when something changed. Caller holds the lock.
+    Returns (charge, whether it changed)."""
     existing = Charge.objects.filter(appointment=appointment).first()
     before = [existing.name, str(existing.amount), existing.currency] if existing else None
     if rate is None:
         if existing is None:
-            return None
+            return None, False
         existing.delete()
         charge = None
         after = None
     else:
         if existing is not None and existing.rate_id == rate.pk and existing.amount == rate.amount \
                 and existing.currency == rate.currency and existing.name == rate.name:
-            return existing
+            return existing, False
         charge = existing or Charge(organization_id=appointment.organization_id, appointment=appointment)
         charge.rate = rate
         charge.name, charge.amount, charge.currency = rate.name, rate.amount, rate.currency
@@ -66,7 +71,30 @@ def _write(appointment, rate, actor, request=None):
         after = [charge.name, str(charge.amount), charge.currency]
     audit_record(organization=appointment.organization, actor=actor, action="appointment.charge",
                  target=appointment, changes={"charge": [before, after]}, request=request)
-    return charge
+    return charge, True
+
+
+def _end_open_attempts(appointment):
+    """The client's open attempts were for the old amount: EXPIRED now (caller holds the appointment's lock), and
+    once committed their checkout pages are closed at the provider (services.payment_abandon), so the old amount
+    cannot be paid any more. One paid there in the meantime is still applied (services: money is never lost)."""
+    attempts = list(Payment.objects.select_for_update().filter(appointment=appointment, status=PaymentStatus.OPEN))
+    if not attempts:
+        return
+    Payment.objects.filter(pk__in=[p.pk for p in attempts]).update(status=PaymentStatus.EXPIRED,
+                                                                    updated_at=timezone.now())
+
+    def close_at_provider():
+        from . import services  # services imports receipts, which imports this module
+
+        for attempt in attempts:  # still OPEN in memory: payment_abandon then closes the checkout
+            try:
+                services.payment_abandon(payment=attempt)
+            except Exception:  # noqa: BLE001 - best effort; the attempt is expired here either way
+                logger.warning("Closing checkout of payment %s after its charge changed failed", attempt.pk,
+                               exc_info=True)
+
+    transaction.on_commit(close_at_provider)
 
 
 def charge_attach(*, appointment, rate, actor=None, request=None):
@@ -74,7 +102,7 @@ def charge_attach(*, appointment, rate, actor=None, request=None):
     No policy check: the caller decided who may book at this rate. ValidationError for a bad rate."""
     rate_check(appointment.organization, rate)
     with organization_scope(appointment.organization):
-        return _write(appointment, rate, actor, request)
+        return _write(appointment, rate, actor, request)[0]
 
 
 def charge_set(*, member, appointment, rate, request=None):
@@ -97,4 +125,7 @@ def charge_set(*, member, appointment, rate, request=None):
             raise ValidationError(_("This appointment is cancelled; its charge cannot be changed."))
         if Payment.objects.filter(appointment=locked, status=PaymentStatus.PAID).exists():
             raise ValidationError(_("This appointment is already paid; refund the payment first."))
-        return _write(locked, rate, member.user, request)
+        charge, changed = _write(locked, rate, member.user, request)
+        if changed:
+            _end_open_attempts(locked)
+        return charge

@@ -5,6 +5,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import responses
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -74,6 +76,42 @@ def test_department_admin_sets_changes_and_removes_the_charge_audited(alpha_pay)
     assert charge_row(appointment) is None
     with scopes_disabled():
         assert AuditEvent.objects.filter(organization=alpha_pay, action="appointment.charge").count() == 3
+
+
+def payment_status(payment):
+    with scopes_disabled():
+        payment.refresh_from_db()
+    return payment.status
+
+
+@pytest.mark.parametrize("new_rate", ["other", None])
+@responses.activate
+def test_changing_or_removing_the_charge_ends_the_open_attempts_and_closes_their_checkout(
+        charged, alpha_pay, django_capture_on_commit_callbacks, new_rate):
+    """An open checkout for the old amount must not be payable any more."""
+    appointment, participant, _charge = charged
+    card = payment_make(participant, provider=Provider.STRIPE)
+    paypal = payment_make(participant, provider=Provider.PAYPAL)
+    expire = responses.add(responses.POST, f"{settings.STRIPE_API_BASE}/v1/checkout/sessions/"
+                                           f"{card.provider_checkout_id}/expire",
+                           json={"id": card.provider_checkout_id, "object": "checkout.session", "status": "expired"})
+    rate = rate_create(alpha_pay, name="Intake 45 min", amount="90.00") if new_rate else None
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        charges.charge_set(member=alpha_pay.people["admin"], appointment=appointment, rate=rate)
+        # Expired in the transaction that changed the charge: the provider is asked only after it commits.
+        assert payment_status(card) == payment_status(paypal) == PaymentStatus.EXPIRED
+        assert expire.call_count == 0
+    assert callbacks and expire.call_count == 1
+    assert payment_status(card) == payment_status(paypal) == PaymentStatus.EXPIRED
+
+
+@responses.activate
+def test_the_same_rate_again_leaves_the_open_attempt_alone(charged, alpha_pay, django_capture_on_commit_callbacks):
+    appointment, participant, _charge = charged
+    card = payment_make(participant, provider=Provider.STRIPE)
+    with django_capture_on_commit_callbacks(execute=True):
+        charges.charge_set(member=alpha_pay.people["admin"], appointment=appointment, rate=alpha_pay.rate)
+    assert payment_status(card) == PaymentStatus.OPEN and len(responses.calls) == 0
 
 
 def test_org_admin_may_and_practitioner_may_not(alpha_pay):
