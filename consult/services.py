@@ -395,9 +395,14 @@ def appointment_cancel(*, member, appointment, message="", request=None):
 
 
 def _on_commit_refund(appointment):
-    """A paid appointment that is cancelled is refunded through the provider (F-PAY): queued, because the
-    provider may be slow or down (the task retries), and only once the cancellation is committed."""
+    """A paid appointment that is cancelled is refunded through the provider (F-PAY). The refund is recorded
+    with the cancellation (a lost task only delays it: the refund schedule retries it); the provider is asked
+    from a queued task, because it may be slow or down, and only once the cancellation is committed."""
     from django_q.tasks import async_task
+
+    from payments.services import refund_open_for_cancellation
+
+    refund_open_for_cancellation(appointment)
 
     appointment_id = appointment.pk
     transaction.on_commit(lambda: async_task("payments.tasks.refund_for_cancelled_appointment", appointment_id))

@@ -160,6 +160,9 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Failed")
     EXPIRED = "expired", _("Expired or abandoned")
+    # The provider has the money but it must go back (a duplicate, a late payment, a changed price): never PAID,
+    # REFUNDED only once the provider confirms the refund.
+    REFUND_PENDING = "refund_pending", _("Being refunded")
     REFUNDED = "refunded", _("Refunded")
 
 
@@ -173,7 +176,7 @@ class Payment(OrganizationOwned):
     participant = models.ForeignKey("consult.AppointmentParticipant", null=True, on_delete=models.SET_NULL,
                                     related_name="+")
     provider = models.CharField(_("provider"), max_length=8, choices=Provider.choices)
-    status = models.CharField(_("status"), max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.OPEN)
+    status = models.CharField(_("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.OPEN)
     description = models.CharField(_("description"), max_length=200)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCIES)
     net_amount = models.DecimalField(_("amount before VAT"), max_digits=10, decimal_places=2)
@@ -224,6 +227,10 @@ class Payment(OrganizationOwned):
 class RefundReason(models.TextChoices):
     CANCELLED = "cancelled", _("Appointment cancelled")
     DUPLICATE = "duplicate", _("Paid twice")
+    CHARGE_CHANGED = "charge_changed", _("Price changed after the checkout opened")
+    TOO_LATE = "too_late", _("Paid after the appointment's time")
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs from the price")
+    PROVIDER = "provider", _("Refunded at the provider")
 
 
 class RefundStatus(models.TextChoices):
@@ -236,7 +243,7 @@ class Refund(OrganizationOwned):
     """The full refund of one payment (at most one: the one-to-one makes a second request impossible)."""
 
     payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="refund")
-    reason = models.CharField(_("reason"), max_length=10, choices=RefundReason.choices)
+    reason = models.CharField(_("reason"), max_length=20, choices=RefundReason.choices)
     status = models.CharField(_("status"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
     amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3, choices=CURRENCIES)

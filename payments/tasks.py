@@ -15,5 +15,11 @@ def refund_for_cancelled_appointment(appointment_id):
 
 
 def retry_failed_refunds():
-    """Scheduled: refunds the provider refused or could not take earlier (its idempotency key: never twice)."""
+    """Scheduled: refunds the provider refused or could not take earlier, and those still pending after a while
+    (its idempotency key: never twice)."""
     return services.refund_retry()
+
+
+def expire_stale_checkouts():
+    """Scheduled (every 15 minutes): open attempts whose checkout can no longer be open end as EXPIRED."""
+    return services.expire_stale_checkouts()

@@ -5,6 +5,9 @@ the client; they never write to the database.
 """
 
 from decimal import Decimal
+from urllib.parse import urlsplit
+
+from django.conf import settings
 
 
 class PaymentError(Exception):
@@ -31,3 +34,39 @@ class ProviderUnavailableError(Exception):
 def minor_units(amount):
     """Cents (every currency we offer has two minor digits)."""
     return int((Decimal(amount) * 100).to_integral_value())
+
+
+# The providers' own API bases (the settings' defaults) and the pages their checkout runs on. Any other API base is
+# a stand-in (tests, the demo), which serves its checkout page from its own origin.
+STRIPE_API_DEFAULT = "https://api.stripe.com"
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+PAYPAL_API_DEFAULTS = {"sandbox": "https://api-m.sandbox.paypal.com", "live": "https://api-m.paypal.com"}
+PAYPAL_CHECKOUT_ORIGINS = {"sandbox": "https://www.sandbox.paypal.com", "live": "https://www.paypal.com"}
+
+
+def _origin(url):
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def checkout_origin(provider, paypal_mode="sandbox"):
+    """The one origin whose page may take the client's money for `provider` ("stripe"/"paypal"): the provider's
+    own (https), or the stand-in's when the API base setting names one."""
+    if provider == "stripe":
+        base = settings.STRIPE_API_BASE.rstrip("/")
+        return STRIPE_CHECKOUT_ORIGIN if base == STRIPE_API_DEFAULT else _origin(base)
+    mode = "live" if paypal_mode == "live" else "sandbox"
+    base = (settings.PAYPAL_API_BASE_LIVE if mode == "live" else settings.PAYPAL_API_BASE_SANDBOX).rstrip("/")
+    return PAYPAL_CHECKOUT_ORIGINS[mode] if base == PAYPAL_API_DEFAULTS[mode] else _origin(base)
+
+
+def checkout_url_allowed(url, provider, paypal_mode="sandbox"):
+    """True when `url` is on the provider's checkout origin (a provider answer pointing the client anywhere else
+    is never followed)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return False
+    # Same scheme and host[:port]: the providers' own origins are https, so http passes only for a stand-in.
+    allowed = checkout_origin(provider, paypal_mode)
+    return bool(allowed) and _origin(url) == allowed

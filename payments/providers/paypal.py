@@ -44,12 +44,24 @@ def _amount(value):
     return f"{value:.2f}"
 
 
+def as_dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else []
+
+
+def as_text(value):
+    return value if isinstance(value, str) else ""
+
+
 def capture_of(order):
-    """The first capture of an order (dict), or None."""
-    for unit in order.get("purchase_units") or []:
-        captures = ((unit.get("payments") or {}).get("captures")) or []
+    """The first capture of an order (dict), or None (also for anything not shaped like an order)."""
+    for unit in as_list(as_dict(order).get("purchase_units")):
+        captures = as_list(as_dict(as_dict(unit).get("payments")).get("captures"))
         if captures:
-            return captures[0]
+            return as_dict(captures[0]) or None
     return None
 
 
@@ -85,10 +97,19 @@ class PaypalClient:
         if response.status_code in (400, 401, 403):
             raise self._misconfigured()
         if not response.ok:
+            log.warning("PayPal token request answered HTTP %s for organisation %s", response.status_code,
+                        self.organization.pk)
             raise unreachable()
-        data = response.json()
-        token = data["access_token"]
-        lifetime = int(data.get("expires_in", 0)) - TOKEN_MARGIN
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        token = as_dict(data).get("access_token")
+        if not (isinstance(token, str) and token):
+            log.warning("PayPal token answer without a token for organisation %s", self.organization.pk)
+            raise unreachable()
+        expires_in = as_dict(data).get("expires_in")
+        lifetime = (expires_in if isinstance(expires_in, int) else 0) - TOKEN_MARGIN
         if lifetime > 0:
             cache.set(self.token_key, token, lifetime)
         return token
@@ -113,14 +134,21 @@ class PaypalClient:
         try:
             data = response.json() if response.content else {}
         except ValueError:
-            data = {}
+            data = None
         if response.ok:
+            if not isinstance(data, dict):
+                log.warning("PayPal %s %s answered HTTP %s without a JSON object for organisation %s", method,
+                            path, response.status_code, self.organization.pk)
+                raise unreachable()
             return data
-        issues = {detail.get("issue") for detail in data.get("details") or [] if isinstance(detail, dict)}
+        data = as_dict(data)
+        issues = {as_text(as_dict(detail).get("issue")) for detail in as_list(data.get("details"))}
         if issues & DECLINED_ISSUES:
             raise declined()
-        log.warning("PayPal %s %s answered %s for organisation %s: %s", method, path, response.status_code,
-                    self.organization.pk, data or response.text[:500])
+        # Never PayPal's body (it may echo the payer's details): the status, PayPal's error name and debug id.
+        log.warning("PayPal %s %s answered HTTP %s (%s, %s, debug id %s) for organisation %s", method, path,
+                    response.status_code, as_text(data.get("name"))[:100], ",".join(sorted(issues))[:200],
+                    as_text(data.get("debug_id"))[:100], self.organization.pk)
         if response.status_code >= 500:
             raise unreachable()
         raise PaymentError(_("The payment service could not handle the payment just now. Nothing was charged; "
@@ -158,12 +186,14 @@ class PaypalClient:
             }}},
         }
         order = self._request("POST", "/v2/checkout/orders", body=body, request_id=f"order-{reference}")
-        links = {link.get("rel"): link.get("href") for link in order.get("links") or []}
+        links = {as_text(as_dict(link).get("rel")): as_text(as_dict(link).get("href"))
+                 for link in as_list(order.get("links"))}
         approve = links.get("payer-action") or links.get("approve")
-        if not order.get("id") or not approve:
-            log.error("PayPal order without id or approve link for organisation %s: %s", self.organization.pk, order)
+        order_id = as_text(order.get("id"))
+        if not order_id or not approve:
+            log.error("PayPal order without id or approve link for payment %s", reference)
             raise unreachable()
-        return order["id"], approve
+        return order_id, approve
 
     def order_get(self, order_id):
         return self._request("GET", f"/v2/checkout/orders/{order_id}")
@@ -172,11 +202,14 @@ class PaypalClient:
         return self._request("POST", f"/v2/checkout/orders/{payment.provider_checkout_id}/capture", body={},
                              request_id=f"capture-{payment.reference}")
 
-    def refund_create(self, payment):
-        return self._request("POST", f"/v2/payments/captures/{payment.provider_payment_id}/refund", body={
-            "amount": {"currency_code": payment.currency, "value": _amount(payment.total_amount)},
-            "invoice_id": str(payment.reference),
-        }, request_id=f"refund-{payment.reference}")
+    def refund_create(self, payment, *, whole_capture=False):
+        """Refund the payment's capture: its total, or (whole_capture) whatever PayPal captured, when that is not
+        the amount we asked."""
+        body = {"invoice_id": str(payment.reference)}
+        if not whole_capture:
+            body["amount"] = {"currency_code": payment.currency, "value": _amount(payment.total_amount)}
+        return self._request("POST", f"/v2/payments/captures/{payment.provider_payment_id}/refund", body=body,
+                             request_id=f"refund-{payment.reference}")
 
     def webhook_verify(self, headers, event):
         """True when PayPal confirms the signature of this delivery for the organisation's webhook."""
@@ -193,7 +226,7 @@ class PaypalClient:
             answer = self._request("POST", "/v1/notifications/verify-webhook-signature", body=body)
         except PaymentError as error:
             raise ProviderUnavailableError(str(error)) from error
-        return answer.get("verification_status") == "SUCCESS"
+        return as_dict(answer).get("verification_status") == "SUCCESS"
 
 
 def webhook_event(settings_row, payload, headers, *, now=None):

@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 # Checkout's own page languages we can ask for; anything else lets Stripe pick by the browser.
 CHECKOUT_LOCALES = {"nl", "en", "de", "es", "fr", "it", "pt", "pl", "sv", "da", "fi", "nb", "cs"}
 TIMEOUT = (5, 20)  # connect, read (seconds)
+# Stripe refuses an expires_at less than 30 minutes or more than 24 hours after the session's creation; a minute's
+# margin each side absorbs the clock difference and the request's own time.
+CHECKOUT_MINUTES_MIN, CHECKOUT_MINUTES_MAX = 31, 1435
+
+
+def checkout_minutes():
+    return max(CHECKOUT_MINUTES_MIN, min(CHECKOUT_MINUTES_MAX, settings.PAYMENTS_CHECKOUT_MINUTES))
 
 
 def _error(error, organization):
@@ -30,14 +37,17 @@ def _error(error, organization):
     if isinstance(error, stripe.APIConnectionError):
         return PaymentError(_("The payment service could not be reached. Nothing was charged; please try again in "
                               "a moment."), retry=True)
+    # Stripe's message may quote what was sent (the payer's email): only the status, codes and request id.
+    facts = (getattr(error, "http_status", None), type(error).__name__, getattr(error, "code", None),
+             getattr(error, "request_id", None), organization.pk)
     if isinstance(error, (stripe.AuthenticationError, stripe.PermissionError)):
-        log.error("Stripe refused the credentials of organisation %s: %s", organization.pk, error)
+        log.error("Stripe refused the credentials (HTTP %s, %s, code %s, request %s) of organisation %s", *facts)
         return PaymentError(_("Online payment is not set up correctly; please contact %(organization)s.")
                             % {"organization": organization.name}, retry=False)
     if isinstance(error, stripe.CardError):
         return PaymentDeclinedError(_("The card was declined. Nothing was charged; please try again or choose "
                                       "another way to pay."), retry=True)
-    log.warning("Stripe error for organisation %s: %s", organization.pk, error)
+    log.warning("Stripe error HTTP %s, %s, code %s, request %s, for organisation %s", *facts)
     return PaymentError(_("The payment service could not handle the payment just now. Nothing was charged; please "
                           "try again in a moment."), retry=True)
 
@@ -86,25 +96,35 @@ class StripeCheckout:
                                                  "organization": str(payment.organization_id)}},
             "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": cancel_url,
-            "expires_at": int((timezone.now() + timedelta(minutes=settings.PAYMENTS_CHECKOUT_MINUTES)).timestamp()),
+            "expires_at": int((timezone.now() + timedelta(minutes=checkout_minutes())).timestamp()),
             "locale": language if language in CHECKOUT_LOCALES else "auto",
         }
         session = self._call(self.client.v1.checkout.sessions.create, params=params,
                              options={"idempotency_key": f"checkout-{payment.reference}"})
-        return session.id, session.url
+        session_id, url = getattr(session, "id", None), getattr(session, "url", None)
+        if not (isinstance(session_id, str) and session_id and isinstance(url, str)):
+            log.error("Stripe session without id or url for payment %s", payment.reference)
+            raise _error(None, self.organization)
+        return session_id, url
 
     def session_retrieve(self, session_id):
-        return self._call(self.client.v1.checkout.sessions.retrieve, session_id).to_dict()
+        return _as_dict(self._call(self.client.v1.checkout.sessions.retrieve, session_id))
 
     def session_expire(self, session_id):
-        return self._call(self.client.v1.checkout.sessions.expire, session_id).to_dict()
+        return _as_dict(self._call(self.client.v1.checkout.sessions.expire, session_id))
 
     def refund_create(self, payment):
         refund = self._call(self.client.v1.refunds.create, params={
             "payment_intent": payment.provider_payment_id,
             "metadata": {"payment": str(payment.reference), "organization": str(payment.organization_id)},
         }, options={"idempotency_key": f"refund-{payment.reference}"})
-        return refund.to_dict()
+        return _as_dict(refund)
+
+
+def _as_dict(obj):
+    """The library's object as a plain dict ({} for anything else: callers read it with .get)."""
+    data = obj.to_dict() if hasattr(obj, "to_dict") else obj
+    return data if isinstance(data, dict) else {}
 
 
 def webhook_event(settings_row, payload, signature_header):

@@ -22,7 +22,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from consult import links
-from consult.room_texts import origin_of
 from consult.selectors import zone_of
 from consult.views import _session_participant, link_state
 from orgs.scoping import organization_scope
@@ -31,7 +30,8 @@ from portal import throttle
 from .. import selectors
 from ..forms_client import BillingForm
 from ..gate import payment_due_for
-from ..models import Payment, PaymentStatus, PaypalMode, Provider
+from ..models import Payment, PaymentStatus, Provider
+from ..providers import checkout_origin
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ START_LIMIT, START_WINDOW_SECONDS = 10, 15 * 60
 # say so.
 REFRESH_AFTER_SECONDS, REFRESH_EVERY_SECONDS, CONFIRM_PATIENCE_SECONDS = 10, 10, 120
 POLL_MILLISECONDS = 2000
-# Where "Pay with …" ends: the browser follows our redirect to the provider's page only when the pay page's
-# Content-Security-Policy (form-action) names its origin.
-PROVIDER_PAGES = {Provider.STRIPE: "https://checkout.stripe.com", PaypalMode.SANDBOX: "https://www.sandbox.paypal.com",
-                  PaypalMode.LIVE: "https://www.paypal.com"}
-
-
 def _services():
     # Imported when used: the provider work owns payments/services.py.
     from .. import services
@@ -116,14 +110,9 @@ def _pending_payment(organization, participant):
 
 
 def _checkout_origins(row, providers):
-    origins = []
-    if Provider.STRIPE in providers:
-        # A stand-in (tests, the demo) serves its checkout page from its API's origin.
-        origins += [PROVIDER_PAGES[Provider.STRIPE], origin_of(settings.STRIPE_API_BASE)]
-    if Provider.PAYPAL in providers:
-        live = row.paypal_mode == PaypalMode.LIVE
-        origins += [PROVIDER_PAGES[row.paypal_mode],
-                    origin_of(settings.PAYPAL_API_BASE_LIVE if live else settings.PAYPAL_API_BASE_SANDBOX)]
+    # "Pay with …" ends in a redirect to the provider's page: the browser follows it only when the pay page's
+    # Content-Security-Policy (form-action) names that origin. The same origins payment_start accepts, no other.
+    origins = [checkout_origin(provider, row.paypal_mode) for provider in providers]
     return [origin for origin in dict.fromkeys(origins) if origin]
 
 
@@ -262,8 +251,9 @@ def returned(request, reference):
     cache.add(_returned_key(payment), time.time(), 3600)
     if payment.status == PaymentStatus.OPEN and payment.provider == Provider.PAYPAL and request.GET.get("token"):
         # PayPal's approval is not a payment yet: it is captured now (the service does it once).
-        cache.add(f"payments:refreshed:{payment.reference}", 1, REFRESH_EVERY_SECONDS)
-        payment = _refresh(payment)
+        # Once per REFRESH_EVERY like the poll: a reloaded return page does not ask PayPal again each time.
+        if cache.add(f"payments:refreshed:{payment.reference}", 1, REFRESH_EVERY_SECONDS):
+            payment = _refresh(payment)
     payment, state = _confirmation(participant, payment)
     if state == "paid":
         if link_state(participant.appointment, request.organization) == links.Window.TOO_EARLY:

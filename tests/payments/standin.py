@@ -130,6 +130,9 @@ class StripeStandIn:
 
     def _api(self, method, path, params):
         if method == "POST" and path == "/v1/checkout/sessions":
+            refusal = self._expires_at_refusal(params.get("expires_at"))
+            if refusal:
+                return 400, {"error": {"type": "invalid_request_error", "param": "expires_at", "message": refusal}}
             return 200, self._session_create(params)
         if method == "POST" and path == "/v1/refunds":
             return self._refund_create(params)
@@ -149,6 +152,22 @@ class StripeStandIn:
             self._send_event(session, "checkout.session.expired")
             return 200, session
         return 405, {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL."}}
+
+    @staticmethod
+    def _expires_at_refusal(value):
+        """Stripe's rule: expires_at 30 minutes to 24 hours after the session is created ("" when it keeps it)."""
+        if value in (None, ""):
+            return ""
+        now = int(time.time())
+        try:
+            expires_at = int(value)
+        except ValueError:
+            return "Invalid integer: expires_at"
+        if expires_at < now + 30 * 60:
+            return "The `expires_at` timestamp must be at least 30 minutes from Checkout Session creation."
+        if expires_at > now + 24 * 3600:
+            return "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation."
+        return ""
 
     def _session_create(self, params):
         session_id = f"cs_test_{secrets.token_hex(16)}"

@@ -103,7 +103,7 @@ def test_two_payments_of_one_appointment_confirmed_at_once_leave_one_paid_and_re
 
     results = deliver_all(alpha, [stripe_session_event(payment) for payment in payments])
 
-    assert sorted(body for _, body in results) == ["paid", "paid, refunded (duplicate)"], results
+    assert sorted(body for _, body in results) == ["paid", "paid, refunding (duplicate)"], results
     with scopes_disabled():
         statuses = sorted(Payment.objects.filter(pk__in=[p.pk for p in payments]).values_list("status", flat=True))
         assert statuses == [PaymentStatus.PAID, PaymentStatus.REFUNDED]
