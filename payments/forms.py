@@ -10,7 +10,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.widgets import AdminDateInput
 
 from .models import ClientType, PaymentSettings, PaymentStatus, Provider, Rate, VatRule
-from .settings_services import SECRET_FIELDS, secret_format_error
+from .settings_services import SECRET_FIELDS, rate_amount_error, secret_format_error
 from .vat import normalize_vat_number
 
 
@@ -106,6 +106,12 @@ class RateForm(WagtailAdminModelForm):
     class Meta:
         model = Rate
         fields = ["name", "amount", "currency", "is_active"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if (message := rate_amount_error(cleaned_data.get("amount"), cleaned_data.get("currency"))) is not None:
+            self.add_error("amount", message)
+        return cleaned_data
 
 
 class VatRuleForm(WagtailAdminModelForm):

@@ -5,9 +5,11 @@ audit row. Secrets are sealed (payments/credentials.py) and never reach the audi
 """
 
 import re
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from orgs import policy
@@ -107,6 +109,29 @@ def settings_update(*, member, values, secrets=None, request=None):
 
 # --- rates ------------------------------------------------------------------------------------
 
+# The smallest charge Stripe accepts per currency (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts);
+# a rate below it could never be paid by card. The model's 0.50 check stays as the floor for every currency.
+RATE_MINIMUMS = {
+    "EUR": Decimal("0.50"), "USD": Decimal("0.50"), "CHF": Decimal("0.50"), "GBP": Decimal("0.30"),
+    "DKK": Decimal("2.50"), "SEK": Decimal("3.00"), "NOK": Decimal("3.00"), "PLN": Decimal("2.00"),
+    "CZK": Decimal("15.00"),
+}
+
+
+def rate_amount_error(amount, currency):
+    """The message for an amount below what card payments accept in `currency`, or None."""
+    minimum = RATE_MINIMUMS.get(currency)
+    if minimum is None or amount is None or Decimal(amount) >= minimum:
+        return None
+    return _("The smallest amount card payments accept in %(currency)s is %(minimum)s.") % {
+        "currency": currency, "minimum": formats.number_format(minimum, 2, use_l10n=True)}
+
+
+def _check_rate_amount(rate):
+    if (message := rate_amount_error(rate.amount, rate.currency)) is not None:
+        raise ValidationError({"amount": message})
+
+
 def _check_rate_name(rate):
     with organization_scope(rate.organization):
         taken = Rate.objects.filter(organization=rate.organization, name=rate.name).exclude(pk=rate.pk).exists()
@@ -119,6 +144,7 @@ def rate_create(*, member, name, amount, currency, is_active=True, request=None)
     _require(policy.can_manage_payments(member))
     rate = Rate(organization=member.organization, name=name, amount=amount, currency=currency, is_active=is_active)
     _check_rate_name(rate)
+    _check_rate_amount(rate)
     with organization_scope(member.organization):
         rate.full_clean()
         rate.save()
@@ -134,6 +160,7 @@ def rate_update(*, member, rate, changes, request=None):
     (Charge copies name and amount)."""
     _require(policy.can_manage_payments(member) and rate.organization_id == member.organization_id)
     _check_rate_name(rate)
+    _check_rate_amount(rate)
     with organization_scope(rate.organization):
         rate.full_clean()
         rate.save()

@@ -4,9 +4,11 @@ organisation's id a 404, a deleted rate leaves its appointments' charges intact,
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from orgs.models import AuditEvent
 from orgs.scoping import organization_scope, scopes_disabled
+from payments import settings_services
 from payments.models import Charge, Rate, VatRule
 from tests.conftest import signed_in_client
 from tests.payments.factories import charged_appointment, payments_enable, rate_create, vat_rules_create
@@ -154,3 +156,32 @@ def test_try_it_does_not_price_another_organisations_rate(alpha, beta, admin_cli
     html = response.content.decode()
     assert response.status_code == 200
     assert "data-vat-quote" not in html and "Beta consult" not in html
+
+
+@pytest.mark.parametrize(("currency", "too_small", "smallest"), [
+    # GBP's 0.30 is below the 0.50 every rate needs (the model's check): the floor decides there.
+    ("EUR", "0.49", "0.50"), ("SEK", "2.99", "3.00"), ("NOK", "2.50", "3.00"),
+    ("DKK", "2.49", "2.50"), ("PLN", "1.99", "2.00"), ("CZK", "14.99", "15.00"), ("CHF", "0.49", "0.50"),
+])
+def test_rates_below_what_card_payments_accept_in_their_currency_are_refused(alpha, currency, too_small, smallest):
+    admin = alpha.people["admin"]
+    message = f"The smallest amount card payments accept in {currency} is {smallest}."
+    with pytest.raises(ValidationError) as refused:
+        settings_services.rate_create(member=admin, name="Too small", amount=Decimal(too_small), currency=currency)
+    assert refused.value.message_dict == {"amount": [message]}
+    rate = settings_services.rate_create(member=admin, name="Smallest", amount=Decimal(smallest), currency=currency)
+    rate.amount = Decimal(too_small)
+    with pytest.raises(ValidationError):
+        settings_services.rate_update(member=admin, rate=rate, changes={"amount": [smallest, too_small]})
+    with scopes_disabled():
+        assert [r.amount for r in Rate.objects.filter(organization=alpha)] == [Decimal(smallest)]
+
+
+def test_the_rate_form_says_the_currencys_smallest_amount(alpha, admin_client):
+    response = admin_client.post("/admin/payments/rates/new/", rate_data(amount="2.00", currency="SEK"))
+    assert response.status_code == 200
+    assert "The smallest amount card payments accept in SEK is 3.00." in response.content.decode()
+    assert admin_client.post("/admin/payments/rates/new/", rate_data(amount="3.00", currency="SEK")).status_code == 302
+    with scopes_disabled():
+        assert list(Rate.objects.filter(organization=alpha).values_list("currency", "amount")) == [
+            ("SEK", Decimal("3.00"))]
