@@ -10,82 +10,93 @@ DEFAULT_EMAIL_TEXTS = {
                "Beste *|client_name|*,\n\nU heeft een videoconsult met *|appointment_welcome_from|* op "
                "*|appointment_date|* om *|appointment_time|*.\n\n*|personal_message|*\n\nOpen op dat moment deze "
                "persoonlijke link op uw telefoon of computer; u hoeft niets te installeren:\n*|consult_deeplink|*\n\n"
-               "De link werkt vanaf een uur voor de afspraak. Deel hem met niemand.\n\nMet vriendelijke groet,\n"
+               "De link werkt vanaf een uur voor de afspraak. Deel hem met niemand.\n\n"
+               "*|payment_text|*\n\nMet vriendelijke groet,\n"
                "*|organisation_name|*"),
         "en": ("Your video consultation on *|appointment_date|* at *|appointment_time|*",
                "Dear *|client_name|*,\n\nYou have a video consultation with *|appointment_welcome_from|* on "
                "*|appointment_date|* at *|appointment_time|*.\n\n*|personal_message|*\n\nAt that time, open this "
                "personal link on your phone or computer; you do not need to install anything:\n"
                "*|consult_deeplink|*\n\nThe link works from one hour before the appointment. Do not share it.\n\n"
+               "*|payment_text|*\n\n"
                "Kind regards,\n*|organisation_name|*"),
         "de": ("Ihre Videosprechstunde am *|appointment_date|* um *|appointment_time|*",
                "Guten Tag *|client_name|*,\n\nSie haben eine Videosprechstunde bei *|appointment_welcome_from|* am "
                "*|appointment_date|* um *|appointment_time|*.\n\n*|personal_message|*\n\nÖffnen Sie zu diesem "
                "Zeitpunkt diesen persönlichen Link auf Ihrem Telefon oder Computer; Sie müssen nichts installieren:\n"
                "*|consult_deeplink|*\n\nDer Link funktioniert ab einer Stunde vor dem Termin. Geben Sie ihn nicht "
-               "weiter.\n\nMit freundlichen Grüßen\n*|organisation_name|*"),
+               "weiter.\n\n*|payment_text|*\n\nMit freundlichen Grüßen\n*|organisation_name|*"),
         "es": ("Su videoconsulta el *|appointment_date|* a las *|appointment_time|*",
                "Estimado/a *|client_name|*:\n\nTiene una videoconsulta con *|appointment_welcome_from|* el "
                "*|appointment_date|* a las *|appointment_time|*.\n\n*|personal_message|*\n\nA esa hora, abra este "
                "enlace personal en su teléfono u ordenador; no necesita instalar nada:\n*|consult_deeplink|*\n\n"
-               "El enlace funciona desde una hora antes de la cita. No lo comparta.\n\nAtentamente,\n"
+               "El enlace funciona desde una hora antes de la cita. No lo comparta.\n\n"
+               "*|payment_text|*\n\nAtentamente,\n"
                "*|organisation_name|*"),
     },
     "reminder": {
         "nl": ("Herinnering: vandaag om *|appointment_time|* uw videoconsult",
                "Beste *|client_name|*,\n\nVandaag om *|appointment_time|* heeft u een videoconsult met "
                "*|appointment_welcome_from|*.\n\nOpen op tijd uw persoonlijke link:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\n"
                "Met vriendelijke groet,\n*|organisation_name|*"),
         "en": ("Reminder: your video consultation today at *|appointment_time|*",
                "Dear *|client_name|*,\n\nToday at *|appointment_time|* you have a video consultation with "
                "*|appointment_welcome_from|*.\n\nOpen your personal link in time:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\n"
                "Kind regards,\n*|organisation_name|*"),
         "de": ("Erinnerung: heute um *|appointment_time|* Ihre Videosprechstunde",
                "Guten Tag *|client_name|*,\n\nheute um *|appointment_time|* haben Sie eine Videosprechstunde bei "
                "*|appointment_welcome_from|*.\n\nÖffnen Sie rechtzeitig Ihren persönlichen Link:\n"
-               "*|consult_deeplink|*\n\nMit freundlichen Grüßen\n*|organisation_name|*"),
+               "*|consult_deeplink|*\n\n*|payment_text|*\n\nMit freundlichen Grüßen\n*|organisation_name|*"),
         "es": ("Recordatorio: hoy a las *|appointment_time|* su videoconsulta",
                "Estimado/a *|client_name|*:\n\nHoy a las *|appointment_time|* tiene una videoconsulta con "
                "*|appointment_welcome_from|*.\n\nAbra su enlace personal a tiempo:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\n"
                "Atentamente,\n*|organisation_name|*"),
     },
     "reschedule": {
         "nl": ("Gewijzigd: uw videoconsult is nu op *|appointment_date|* om *|appointment_time|*",
                "Beste *|client_name|*,\n\nUw videoconsult met *|appointment_welcome_from|* is verplaatst naar "
                "*|appointment_date|* om *|appointment_time|*.\n\nGebruik vanaf nu deze nieuwe link; de oude werkt "
-               "niet meer:\n*|consult_deeplink|*\n\nMet vriendelijke groet,\n*|organisation_name|*"),
+               "niet meer:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\nMet vriendelijke groet,\n*|organisation_name|*"),
         "en": ("Changed: your video consultation is now on *|appointment_date|* at *|appointment_time|*",
                "Dear *|client_name|*,\n\nYour video consultation with *|appointment_welcome_from|* has moved to "
                "*|appointment_date|* at *|appointment_time|*.\n\nFrom now on use this new link; the old one no "
-               "longer works:\n*|consult_deeplink|*\n\nKind regards,\n*|organisation_name|*"),
+               "longer works:\n*|consult_deeplink|*\n\n*|payment_text|*\n\nKind regards,\n*|organisation_name|*"),
         "de": ("Geändert: Ihre Videosprechstunde ist jetzt am *|appointment_date|* um *|appointment_time|*",
                "Guten Tag *|client_name|*,\n\nIhre Videosprechstunde bei *|appointment_welcome_from|* wurde auf "
                "*|appointment_date|* um *|appointment_time|* verschoben.\n\nBitte nutzen Sie ab jetzt diesen neuen "
-               "Link; der alte funktioniert nicht mehr:\n*|consult_deeplink|*\n\nMit freundlichen Grüßen\n"
+               "Link; der alte funktioniert nicht mehr:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\nMit freundlichen Grüßen\n"
                "*|organisation_name|*"),
         "es": ("Cambio: su videoconsulta es ahora el *|appointment_date|* a las *|appointment_time|*",
                "Estimado/a *|client_name|*:\n\nSu videoconsulta con *|appointment_welcome_from|* se ha trasladado al "
                "*|appointment_date|* a las *|appointment_time|*.\n\nUse a partir de ahora este nuevo enlace; el "
-               "anterior ya no funciona:\n*|consult_deeplink|*\n\nAtentamente,\n*|organisation_name|*"),
+               "anterior ya no funciona:\n*|consult_deeplink|*\n\n"
+               "*|payment_text|*\n\nAtentamente,\n*|organisation_name|*"),
     },
     "cancellation": {
         "nl": ("Geannuleerd: uw videoconsult op *|appointment_date|*",
                "Beste *|client_name|*,\n\nUw videoconsult met *|appointment_welcome_from|* op *|appointment_date|* "
                "om *|appointment_time|* gaat niet door.\n\n*|personal_message|*\n\nNeem contact met ons op als u een "
-               "nieuwe afspraak wilt maken.\n\nMet vriendelijke groet,\n*|organisation_name|*"),
+               "nieuwe afspraak wilt maken.\n\n*|payment_text|*\n\nMet vriendelijke groet,\n*|organisation_name|*"),
         "en": ("Cancelled: your video consultation on *|appointment_date|*",
                "Dear *|client_name|*,\n\nYour video consultation with *|appointment_welcome_from|* on "
                "*|appointment_date|* at *|appointment_time|* has been cancelled.\n\n*|personal_message|*\n\n"
-               "Please contact us if you would like a new appointment.\n\nKind regards,\n*|organisation_name|*"),
+               "Please contact us if you would like a new appointment.\n\n"
+               "*|payment_text|*\n\nKind regards,\n*|organisation_name|*"),
         "de": ("Abgesagt: Ihre Videosprechstunde am *|appointment_date|*",
                "Guten Tag *|client_name|*,\n\nIhre Videosprechstunde bei *|appointment_welcome_from|* am "
                "*|appointment_date|* um *|appointment_time|* wurde abgesagt.\n\n*|personal_message|*\n\nBitte "
-               "melden Sie sich, wenn Sie einen neuen Termin möchten.\n\nMit freundlichen Grüßen\n"
+               "melden Sie sich, wenn Sie einen neuen Termin möchten.\n\n*|payment_text|*\n\nMit freundlichen Grüßen\n"
                "*|organisation_name|*"),
         "es": ("Cancelada: su videoconsulta del *|appointment_date|*",
                "Estimado/a *|client_name|*:\n\nSu videoconsulta con *|appointment_welcome_from|* del "
                "*|appointment_date|* a las *|appointment_time|* ha sido cancelada.\n\n*|personal_message|*\n\n"
-               "Póngase en contacto con nosotros si desea una nueva cita.\n\nAtentamente,\n*|organisation_name|*"),
+               "Póngase en contacto con nosotros si desea una nueva cita.\n\n"
+               "*|payment_text|*\n\nAtentamente,\n*|organisation_name|*"),
     },
     "invitation": {
         "nl": ("Uitnodiging: videoconsult op *|appointment_date|* om *|appointment_time|*",

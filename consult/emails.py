@@ -9,6 +9,7 @@ empty, and there is no calendar invitation. It never carries one, with or withou
 """
 
 import logging
+import re
 import zoneinfo
 from email.utils import parseaddr
 
@@ -37,6 +38,7 @@ from .models import (
 from .placeholders import fill
 
 logger = logging.getLogger(__name__)
+BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
 def email_set_for(appointment=None, *, client=None):
@@ -94,31 +96,59 @@ def placeholder_values(appointment, participant, language):
 
 def payment_values(appointment, language):
     """*|payment_amount|* and *|payment_text|* (F-PAY): what a paid consult costs and that it is paid online
-    before the waiting room opens; empty for a free one, or while the organisation has payments off."""
+    before the waiting room opens; empty for a free one, or while the organisation has payments off.
+
+    The sentence gives the total incl. VAT at the organisation's standard rule (a private client in its own
+    country): what most clients pay. A business abroad may pay less; the pay page shows its own amount."""
     from payments.charges import money
-    from payments.selectors import charge_of, paid_payment_of, settings_for
+    from payments.models import ClientType
+    from payments.selectors import charge_of, paid_payment_of, quote, settings_for
 
     charge = charge_of(appointment)
-    if charge is None or not settings_for(appointment.organization).enabled:
+    row = settings_for(appointment.organization)
+    if charge is None or not row.enabled:
         return {"payment_amount": "", "payment_text": ""}
+    paid = paid_payment_of(appointment)
     with translation.override(language):
         amount = money(charge.amount, charge.currency)
-        values = {"name": charge.name, "amount": amount}
-        if paid_payment_of(appointment) is not None:
-            text = _("This is a paid consultation: %(name)s, %(amount)s excl. VAT. You have paid it already; "
-                     "thank you.") % values
+        if paid is not None:
+            total = money(paid.total_amount, paid.currency)
+            text = _("This is a paid consultation: %(name)s, %(total)s incl. VAT. You have paid it already; "
+                     "thank you.") % {"name": charge.name, "total": total}
         else:
-            text = _("This is a paid consultation: %(name)s, %(amount)s excl. VAT. You pay online before the "
-                     "waiting room opens.") % values
+            amounts = quote(organization=appointment.organization, charge=charge,
+                            client_country=str(row.seller_country or ""), client_type=ClientType.PRIVATE)
+            text = _("This is a paid consultation: %(name)s, %(total)s incl. VAT. You pay online before the "
+                     "waiting room opens.") % {"name": charge.name, "total": money(amounts.total, charge.currency)}
     return {"payment_amount": amount, "payment_text": text}
 
 
-PAYMENT_KINDS = (EmailKind.CONFIRMATION, EmailKind.RESCHEDULE, EmailKind.REMINDER)
+def refund_values(appointment, language):
+    """*|payment_text|* of the cancellation email: that what the client paid is refunded (consult.services.
+    appointment_cancel queues the refund), or empty when nothing was paid. The refund may already have gone
+    through by the time the email is built, so a payment refunded because of the cancellation counts too."""
+    from payments.charges import money
+    from payments.models import PaymentStatus, RefundReason
+    from payments.selectors import payments_of
+
+    refunded = next((payment for payment in payments_of(appointment) if payment.status == PaymentStatus.PAID or (
+        payment.status == PaymentStatus.REFUNDED and getattr(payment, "refund", None) is not None
+        and payment.refund.reason == RefundReason.CANCELLED)), None)
+    if refunded is None:
+        return {"payment_text": ""}
+    with translation.override(language):
+        text = _("You paid %(total)s for this consultation; it will be refunded to you.") % {
+            "total": money(refunded.total_amount, refunded.currency)}
+    return {"payment_text": text}
+
+
+PAYMENT_KINDS = (EmailKind.CONFIRMATION, EmailKind.RESCHEDULE, EmailKind.REMINDER, EmailKind.CANCELLATION)
 
 
 def with_payment_text(body, values, kind, participant):
-    """The client of a paid consult is told what it costs even when the organisation's own texts do not use
-    the payment codes (texts written before payments existed): the sentence then ends the email."""
+    """The client of a paid consult is told what it costs (and, when it is cancelled, that the payment is
+    refunded) even when the organisation's own texts do not use the payment codes (texts written before
+    payments existed): the sentence then ends the email."""
     text = values.get("payment_text")
     if not text or kind not in PAYMENT_KINDS or participant is None or participant.role != ParticipantRole.CLIENT:
         return body
@@ -181,12 +211,18 @@ def build_message(appointment, participant, kind, *, client=None, extra_values=N
     values = placeholder_values(appointment, participant, template.language) if appointment is not None else {}
     if participant is None:
         values.update(client_placeholder_values(person))
+    if appointment is not None and kind == EmailKind.CANCELLATION:
+        values.update(refund_values(appointment, template.language))
+    if participant is not None and participant.role != ParticipantRole.CLIENT:
+        # What the client pays, or gets back, is theirs: a guest's copy of the same texts leaves it out.
+        values.update(payment_amount="", payment_text="")
     values.update(extra_values or {})
     subject = " ".join(fill(template.subject, values).split())
     body = template.body
     if appointment is not None:
         body = with_payment_text(body, values, kind, participant)
-    text = fill(body, values)
+    # An empty code on a line of its own (no personal message, a free consult) leaves no gap of blank lines.
+    text = BLANK_LINES.sub("\n\n", fill(body, values))
     html = render_to_string("consult/email/appointment.html", {
         "organization": organization,
         "body": linebreaks_filter(urlize(text, autoescape=True), autoescape=False),

@@ -19,8 +19,9 @@ PLACEHOLDERS = {
     "personal_message": _("the personal message entered with the appointment"),
     "questionnaire_titles": _("the questionnaires the client is asked to fill in, one per line"),
     "payment_amount": _("for a paid consult: the amount before VAT, e.g. “€45.00”; empty when free"),
-    "payment_text": _("for a paid consult: the sentence saying what the client pays and when; empty when free. "
-                      "Without this code (or *|payment_amount|*) the sentence is added at the end of the email"),
+    "payment_text": _("for a paid consult: the sentence saying what the client pays incl. VAT and when (in the "
+                      "cancellation email: that the payment is refunded); empty when free. Without this code (or "
+                      "*|payment_amount|*) the sentence is added at the end of the email"),
 }
 
 

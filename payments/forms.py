@@ -33,12 +33,12 @@ class PaymentSettingsForm(forms.ModelForm):
         "payments). A restricted key (rk_live_) with write access to Checkout Sessions and Refunds works too."))
     stripe_secret_key_remove = _remove_field(gettext_lazy("Remove the stored Stripe secret key"))
     stripe_webhook_secret = _secret_field(gettext_lazy("Stripe webhook signing secret"), gettext_lazy(
-        "In the Stripe Dashboard: Developers → Webhooks → Add endpoint with the address below; then open the "
+        "In the Stripe Dashboard: Developers → Webhooks → Add endpoint with the address above; then open the "
         "endpoint and click “Reveal” under Signing secret (starts with whsec_)."))
     stripe_webhook_secret_remove = _remove_field(gettext_lazy("Remove the stored webhook signing secret"))
     paypal_secret = _secret_field(gettext_lazy("PayPal secret"), gettext_lazy(
         "On developer.paypal.com: Apps & Credentials → your app → Secret key (choose Live or Sandbox at the top, "
-        "the same as the environment below)."))
+        "the same as the environment above)."))
     paypal_secret_remove = _remove_field(gettext_lazy("Remove the stored PayPal secret"))
 
     class Meta:
@@ -50,7 +50,7 @@ class PaymentSettingsForm(forms.ModelForm):
             "paypal_client_id": gettext_lazy(
                 "On developer.paypal.com: Apps & Credentials → your app → Client ID."),
             "paypal_webhook_id": gettext_lazy(
-                "On developer.paypal.com: your app → Webhooks → Add webhook with the address below; PayPal then "
+                "On developer.paypal.com: your app → Webhooks → Add webhook with the address above; PayPal then "
                 "shows its Webhook ID. Needed to verify PayPal's messages."),
         }
 

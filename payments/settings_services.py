@@ -41,6 +41,9 @@ def secret_format_error(name, value):
                      "(or a restricted key, rk_live_ / rk_test_).")
         return _("A Stripe secret key starts with sk_live_, sk_test_, rk_live_ or rk_test_.")
     if name == "stripe_webhook_secret" and not STRIPE_WEBHOOK_SECRET.match(value):
+        if value.startswith("whsec_"):
+            # The prefix is right, so "starts with whsec_" would not help: most likely only part was copied.
+            return _("This webhook signing secret looks incomplete: copy the whole signing secret from Stripe.")
         return _("A Stripe webhook signing secret starts with whsec_.")
     return None
 

@@ -93,12 +93,24 @@ def _appointment_facts(request, appointment):
 
 def _initial(request, participant, row):
     person = participant.person
-    return {
+    initial = {
         "client_type": "private",
         "country": str(row.seller_country or ""),
         "name": person.display_name if person else "",
         "email": person.email if person else "",
     }
+    # Back after "cancel" at the provider or a failed attempt: what the client entered last time, so a business
+    # abroad is not quietly quoted again as a private client in the seller's country.
+    with organization_scope(request.organization):
+        latest = (Payment.objects.filter(participant=participant, organization=request.organization)
+                  .order_by("-created_at").first())
+    if latest is not None:
+        initial.update({key: value for key, value in {
+            "client_type": latest.client_type, "country": str(latest.billing_country or ""),
+            "name": latest.billing_name, "company_name": latest.company_name, "vat_number": latest.vat_number,
+            "email": latest.billing_email,
+        }.items() if value})
+    return initial
 
 
 def _pending_payment(organization, participant):

@@ -292,9 +292,9 @@ def confirmation_text(appointment, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("language, expected", [
-    ("en", "This is a paid consultation: Consultation 20 min, €45.00 excl. VAT. You pay online before the "
+    ("en", "This is a paid consultation: Consultation 20 min, €54.45 incl. VAT. You pay online before the "
            "waiting room opens."),
-    ("nl", "€45,00"),
+    ("nl", "€54,45"),
 ])
 def test_confirmation_of_a_paid_appointment_says_the_amount(alpha_pay, language, expected,
                                                             django_capture_on_commit_callbacks):

@@ -57,7 +57,7 @@ def test_a_booking_through_a_paid_widget_carries_the_charge_and_says_so(alpha_pa
         appointment = services.booking_make(widget=widget, slot_value=slot_id, details=DETAILS)
     charge = charge_of(appointment)
     assert (charge.name, charge.amount) == ("Consultation 20 min", Decimal("45.00"))
-    assert "€45.00 excl. VAT" in mail.outbox[0].body
+    assert "€54.45 incl. VAT" in mail.outbox[0].body
 
 
 def test_a_walk_in_through_a_paid_widget_carries_the_charge(alpha_pay):

@@ -1,0 +1,198 @@
+"""What a walk-through of paid consultations found on the client's and the admin's side: the pay page keeps
+what the client entered, the settings page says what is wrong, refunds and amounts incl. VAT are told, the
+"paid" notice, paid widgets, the admin's "Try it", the CSV export and the rate choices."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from consult import links
+from consult.emails import build_message
+from consult.models import EmailKind, EmailTemplate, ParticipantRole
+from orgs.scoping import organization_scope, scopes_disabled
+from payments.models import ClientType, PaymentSettings, PaymentStatus, Provider
+from tests.conftest import host_client, signed_in_client
+from tests.payments.factories import charged_appointment, paying_org, payment_make
+
+pytestmark = pytest.mark.django_db
+
+SOON = timedelta(minutes=10)
+BUSINESS_DE = {"client_type": ClientType.BUSINESS, "country": "DE", "name": "Erika Muster",
+               "company_name": "Muster GmbH", "vat_number": "DE123456789", "email": "erika@muster.example"}
+
+
+@pytest.fixture
+def org(alpha):
+    alpha.rate = paying_org(alpha)
+    return alpha
+
+
+def opened_link(org, *, starts_in=SOON):
+    """(browser with the client's link opened, appointment, participant)."""
+    appointment, participant, _charge = charged_appointment(org, rate=org.rate, starts_in=starts_in)
+    browser = host_client(org)
+    browser.get(f"/c/{links.token_for(participant.token_nonce)}/")
+    return browser, appointment, participant
+
+
+def selected(page, value):
+    return f'<option value="{value}" selected>' in page
+
+
+# --- 1. the pay page keeps what the client entered ---------------------------------------------------------
+
+@pytest.mark.parametrize("status", [PaymentStatus.FAILED, PaymentStatus.EXPIRED])
+def test_the_pay_page_is_prefilled_from_the_latest_attempt(org, status):
+    browser, _appointment, participant = opened_link(org)
+    payment_make(participant, status=status, billing=BUSINESS_DE)
+    page = browser.get("/pay/").content.decode()
+    assert selected(page, "DE") and not selected(page, "NL")
+    assert 'value="business" checked' in page or re.search(r'value="business"[^>]*checked', page)
+    for value in ("Erika Muster", "Muster GmbH", "DE123456789", "erika@muster.example"):
+        assert f'value="{value}"' in page, value
+    assert "VAT reverse charged" in page  # quoted as the business it is, not as a private client in NL
+
+
+def test_after_cancel_at_the_provider_the_pay_page_keeps_the_business_details(org, monkeypatch):
+    from payments import services
+
+    browser, _appointment, participant = opened_link(org)
+    payment = payment_make(participant, billing=BUSINESS_DE)
+
+    def abandon(*, payment):
+        with organization_scope(org):
+            payment.status = PaymentStatus.EXPIRED
+            payment.save(update_fields=["status"])
+
+    monkeypatch.setattr(services, "payment_abandon", abandon)
+    response = browser.get(reverse("payments:cancelled", args=[payment.reference]), follow=True)
+    page = response.content.decode()
+    assert "Payment cancelled" in page and selected(page, "DE") and 'value="Muster GmbH"' in page
+
+
+def test_without_an_earlier_attempt_the_page_starts_from_the_client_and_the_seller_country(org):
+    browser, _appointment, _participant = opened_link(org)
+    page = browser.get("/pay/").content.decode()
+    assert selected(page, "NL") and 'value="client@example.test"' in page
+
+
+def test_the_country_comes_before_the_vat_number_and_the_provider_error_stands_alone(org, monkeypatch):
+    from payments import services
+
+    browser, _appointment, _participant = opened_link(org)
+    page = browser.get("/pay/").content.decode()
+    assert page.index('name="country"') < page.index('name="vat_number"')
+
+    def down(**kwargs):
+        raise services.PaymentError("The payment service could not be reached. Nothing was charged; please try "
+                                    "again in a moment.", retry=True)
+
+    monkeypatch.setattr(services, "payment_start", down)
+    page = browser.post("/pay/start/", {**BUSINESS_DE, "client_type": "private", "country": "NL",
+                                        "provider": "stripe"}).content.decode()
+    assert "could not be reached" in page and "Please try again." not in page
+
+
+# --- 2. Settings → Payments -----------------------------------------------------------------------------
+
+SETTINGS_URL = "/admin/payments/settings/"
+
+
+def settings_form(**overrides):
+    data = {"seller_name": "Alpha Practice B.V.", "seller_country": "NL", "seller_vat_number": "",
+            "paypal_client_id": "", "paypal_mode": "sandbox", "paypal_webhook_id": "", "stripe_secret_key": "",
+            "stripe_webhook_secret": "", "paypal_secret": ""}
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def admin_browser(alpha):
+    return signed_in_client(alpha.people["admin"].user, alpha)
+
+
+def test_a_truncated_webhook_secret_is_called_incomplete(alpha, admin_browser):
+    page = admin_browser.post(SETTINGS_URL, settings_form(stripe_webhook_secret="whsec_abc")).content.decode()
+    assert "looks incomplete: copy the whole signing secret" in page
+    assert "starts with whsec_." not in page.replace("(starts with whsec_).", "")
+    assert "typed secret keys are not shown again" in page
+
+
+def test_the_retype_notice_only_after_errors(alpha, admin_browser):
+    assert "typed secret keys are not shown again" not in admin_browser.get(SETTINGS_URL).content.decode()
+
+
+def test_help_texts_point_to_the_addresses_above(alpha, admin_browser):
+    page = admin_browser.get(SETTINGS_URL).content.decode()
+    assert "address below" not in page and "environment below" not in page
+    assert page.index('data-webhook-url="stripe"') < page.index('name="stripe_webhook_secret"')
+    assert page.index('name="paypal_mode"') < page.index('name="paypal_secret"')
+
+
+def test_payments_on_without_own_vat_number_warns(org):
+    browser = signed_in_client(org.people["admin"].user, org)
+    assert "data-missing-vat-number" not in browser.get(SETTINGS_URL).content.decode()
+    with scopes_disabled():
+        PaymentSettings.objects.filter(organization=org).update(seller_vat_number="")
+    page = browser.get(SETTINGS_URL).content.decode()
+    assert "data-missing-vat-number" in page and "must carry your VAT number" in page
+
+
+# --- 3. and 4. refunds and amounts incl. VAT are told -----------------------------------------------------
+
+def email_body(appointment, kind, *, role=ParticipantRole.CLIENT):
+    with scopes_disabled():
+        participant = appointment.participants.get(role=role)
+    return build_message(appointment, participant, kind).body
+
+
+def test_the_confirmation_gives_the_amount_incl_vat_at_the_standard_rule(org):
+    appointment, _participant, _charge = charged_appointment(org, rate=org.rate)
+    body = email_body(appointment, EmailKind.CONFIRMATION)
+    assert "This is a paid consultation: Consultation 20 min, €54.45 incl. VAT." in body
+    # The default texts carry the code: the sentence stands before the greeting, not after the signature.
+    assert body.index("€54.45") < body.index("Kind regards")
+    assert "\n\n\n" not in body
+
+
+def test_a_paid_payment_is_told_with_what_was_paid(org):
+    appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    payment_make(participant, status=PaymentStatus.PAID, billing=BUSINESS_DE)
+    body = email_body(appointment, EmailKind.REMINDER)
+    assert "€45.00 incl. VAT. You have paid it already" in body
+
+
+def test_the_cancellation_email_says_the_payment_is_refunded(org):
+    appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    payment_make(participant, status=PaymentStatus.PAID)
+    body = email_body(appointment, EmailKind.CANCELLATION)
+    assert "You paid €54.45 for this consultation; it will be refunded to you." in body
+    assert body.index("refunded") < body.index("Kind regards")
+
+
+def test_a_customised_cancellation_text_gets_the_refund_sentence_appended(org):
+    appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    payment_make(participant, status=PaymentStatus.PAID)
+    with scopes_disabled():
+        EmailTemplate.objects.filter(organization=org, kind=EmailKind.CANCELLATION).update(
+            body="Dear *|client_name|*, it is off.")
+    body = email_body(appointment, EmailKind.CANCELLATION)
+    assert body.rstrip().endswith("You paid €54.45 for this consultation; it will be refunded to you.")
+
+
+def test_a_cancellation_without_payment_says_nothing_about_money(org):
+    appointment, _participant, _charge = charged_appointment(org, rate=org.rate)
+    body = email_body(appointment, EmailKind.CANCELLATION)
+    assert "€" not in body and "refund" not in body and "\n\n\n" not in body
+
+
+def test_the_staff_cancel_section_says_the_client_is_refunded(org):
+    appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    browser = signed_in_client(org.people["admin"].user, org)
+    url = reverse("portal:appointment_detail", args=[appointment.pk])
+    assert "data-refund-notice" not in browser.get(url).content.decode()
+    payment_make(participant, status=PaymentStatus.PAID, provider=Provider.STRIPE)
+    page = browser.get(url).content.decode()
+    assert "The client paid €54.45; it will be refunded to them through Stripe." in page
