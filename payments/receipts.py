@@ -6,12 +6,14 @@ Payment: amounts, VAT and billing details as they were when paid, even if rates 
 
 import logging
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from consult.models import DeliveryStatus, EmailDelivery, EmailKind
@@ -92,17 +94,41 @@ def receipt_message(payment):
     return message
 
 
-def receipt_send(payment_id):
-    """Email the receipt of a paid payment, at most once (the delivery row's unique once_key is claimed
-    first; a second run, or a concurrent one, finds it claimed and sends nothing). Returns the delivery,
-    or None when nothing was sent."""
+def _sendable(payment_id):
+    """The payment whose receipt may be emailed now, or None."""
     payment = Payment.objects.with_scopes_disabled().select_related("organization").filter(pk=payment_id).first()
     if payment is None or not payment.receipt_number or not payment.billing_email \
             or payment.status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         return None
-    organization = payment.organization
-    if organization.do_not_send_emails:
+    if payment.organization.do_not_send_emails:
         return None
+    return payment
+
+
+def _deliver(payment, delivery):
+    """Send on a delivery row this run has claimed, and record the outcome on it."""
+    try:
+        receipt_message(payment).send()
+    except Exception as error:  # noqa: BLE001 - any transport failure is recorded on the delivery
+        logger.warning("Receipt email for payment %s failed: %s", payment.pk, error)
+        delivery.status = DeliveryStatus.FAILED
+        delivery.error = str(error)[:1000]
+        delivery.save(update_fields=["status", "error", "updated_at"])
+        return delivery
+    delivery.status = DeliveryStatus.SENT
+    delivery.error = ""
+    delivery.save(update_fields=["status", "error", "updated_at"])
+    return delivery
+
+
+def receipt_send(payment_id):
+    """Email the receipt of a paid payment, at most once (the delivery row's unique once_key is claimed
+    first; a second run, or a concurrent one, finds it claimed and sends nothing). Returns the delivery,
+    or None when nothing was sent."""
+    payment = _sendable(payment_id)
+    if payment is None:
+        return None
+    organization = payment.organization
     with organization_scope(organization):
         try:
             with transaction.atomic():
@@ -112,17 +138,41 @@ def receipt_send(payment_id):
                 )
         except IntegrityError:
             return None  # claimed by an earlier (or concurrent) run: never twice
-        try:
-            receipt_message(payment).send()
-        except Exception as error:  # noqa: BLE001 - any transport failure is recorded on the delivery
-            logger.warning("Receipt email for payment %s failed: %s", payment.pk, error)
-            delivery.status = DeliveryStatus.FAILED
-            delivery.error = str(error)[:1000]
-            delivery.save(update_fields=["status", "error", "updated_at"])
-            return delivery
-        delivery.status = DeliveryStatus.SENT
-        delivery.save(update_fields=["status", "updated_at"])
-    return delivery
+        return _deliver(payment, delivery)
+
+
+# A receipt still "sending" after this long lost its worker (a send takes seconds); failed ones are retried for
+# a few days, then left to the staff (the payment panel offers the PDF).
+RECEIPT_STUCK_MINUTES = 15
+RECEIPT_RETRY_DAYS = 3
+
+
+def retry_stuck_receipts():
+    """Send again the receipts whose email failed or whose worker died while sending (scheduled). Each row is
+    claimed by moving its updated_at on, guarded by the values this run read: of two runs (or a late original
+    worker's retry) only one wins a row, so a receipt is never sent twice by this. Returns how many were sent."""
+    now = timezone.now()
+    stuck = (Q(status=DeliveryStatus.FAILED)
+             | Q(status=DeliveryStatus.SENDING, updated_at__lt=now - timedelta(minutes=RECEIPT_STUCK_MINUTES)))
+    candidates = list(EmailDelivery.objects.with_scopes_disabled().filter(
+        stuck, kind=EmailKind.RECEIPT, once_key__startswith="receipt:",
+        created_at__gte=now - timedelta(days=RECEIPT_RETRY_DAYS)).order_by("pk"))
+    sent = 0
+    for delivery in candidates:
+        payment_id = delivery.once_key.removeprefix("receipt:")
+        payment = _sendable(int(payment_id)) if payment_id.isdigit() else None
+        if payment is None:
+            continue
+        claimed = EmailDelivery.objects.with_scopes_disabled().filter(
+            pk=delivery.pk, status=delivery.status, updated_at=delivery.updated_at,
+        ).update(status=DeliveryStatus.SENDING, error="", to=payment.billing_email, updated_at=timezone.now())
+        if not claimed:
+            continue  # another run took it, or the original worker finished after all
+        delivery.refresh_from_db()
+        with organization_scope(payment.organization):
+            if _deliver(payment, delivery).status == DeliveryStatus.SENT:
+                sent += 1
+    return sent
 
 
 def receipt_send_on_commit(payment):

@@ -1,10 +1,12 @@
 """Receipts: the PDF (and the HTML it is made from) and the email that carries it, exactly once."""
 
 import socket
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from consult.models import DeliveryStatus, EmailDelivery, EmailKind
 from orgs.scoping import scopes_disabled
@@ -84,3 +86,70 @@ def test_no_receipt_for_an_unpaid_payment_or_without_a_number(participant):
     assert receipts.receipt_send(payment_make(participant).pk) is None
     assert receipts.receipt_send(payment_make(participant, status=PaymentStatus.PAID).pk) is None
     assert mail.outbox == []
+
+
+# --- receipts stuck in "sending" or failed ------------------------------------------------------------------
+
+def receipt_delivery(payment, status, minutes_ago):
+    """The delivery row a receipt_send left behind `minutes_ago` (its worker died, or the send failed)."""
+    with scopes_disabled():
+        delivery = EmailDelivery.objects.create(
+            organization=payment.organization, appointment_id=payment.appointment_id, kind=EmailKind.RECEIPT,
+            to=payment.billing_email, once_key=receipts.receipt_once_key(payment), status=status,
+            error="SMTP down" if status == DeliveryStatus.FAILED else "")
+        EmailDelivery.objects.filter(pk=delivery.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes_ago))
+        delivery.refresh_from_db()
+    return delivery
+
+
+def delivery_status(delivery):
+    with scopes_disabled():
+        delivery.refresh_from_db()
+    return delivery.status
+
+
+@pytest.mark.parametrize(("status", "minutes_ago"), [(DeliveryStatus.FAILED, 1), (DeliveryStatus.SENDING, 16)])
+def test_failed_and_stuck_receipts_are_sent_again_once(participant, status, minutes_ago):
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-00011")
+    delivery = receipt_delivery(payment, status, minutes_ago)
+    assert receipts.retry_stuck_receipts() == 1
+    assert receipts.retry_stuck_receipts() == 0
+    assert len(mail.outbox) == 1 and "2026-00011" in mail.outbox[0].subject
+    assert delivery_status(delivery) == DeliveryStatus.SENT and delivery.error == ""
+
+
+def test_a_receipt_still_being_sent_is_left_to_its_worker(participant):
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-00012")
+    delivery = receipt_delivery(payment, DeliveryStatus.SENDING, 5)
+    sent = receipt_delivery(payment_make(charged_appointment(participant.organization)[1], status=PaymentStatus.PAID,
+                                         receipt_number="2026-00013"), DeliveryStatus.SENT, 60)
+    assert receipts.retry_stuck_receipts() == 0 and mail.outbox == []
+    assert delivery_status(delivery) == DeliveryStatus.SENDING and delivery_status(sent) == DeliveryStatus.SENT
+
+
+def test_a_row_another_run_claimed_meanwhile_is_not_sent_twice(participant, monkeypatch):
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-00014")
+    delivery = receipt_delivery(payment, DeliveryStatus.FAILED, 1)
+    sendable = receipts._sendable
+
+    def claimed_by_another_run(payment_id):
+        # Between this run's read and its claim, another run claims the row (moves updated_at on).
+        with scopes_disabled():
+            EmailDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENDING,
+                                                                updated_at=timezone.now())
+        return sendable(payment_id)
+
+    monkeypatch.setattr(receipts, "_sendable", claimed_by_another_run)
+    assert receipts.retry_stuck_receipts() == 0 and mail.outbox == []
+
+
+def test_a_retry_that_fails_again_stays_failed(participant, monkeypatch):
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-00015")
+    delivery = receipt_delivery(payment, DeliveryStatus.SENDING, 30)
+
+    def refuse(*args, **kwargs):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    assert receipts.retry_stuck_receipts() == 0
+    assert delivery_status(delivery) == DeliveryStatus.FAILED and "connection refused" in delivery.error
