@@ -196,3 +196,23 @@ def test_the_staff_cancel_section_says_the_client_is_refunded(org):
     payment_make(participant, status=PaymentStatus.PAID, provider=Provider.STRIPE)
     page = browser.get(url).content.decode()
     assert "The client paid €54.45; it will be refunded to them through Stripe." in page
+
+
+# --- 5. "Paid" stays on the appointment's pages -------------------------------------------------------------
+
+@pytest.mark.parametrize("starts_in", [timedelta(days=1), SOON])
+def test_the_too_early_page_and_the_waiting_room_say_paid(org, starts_in):
+    browser, _appointment, participant = opened_link(org, starts_in=starts_in)
+    payment_make(participant, status=PaymentStatus.PAID, billing={"email": "you@example.com"})
+    page = browser.get(reverse("consult:appointment")).content.decode()
+    assert re.search(r'role="status" data-paid-notice>Paid · €54.45 · receipt sent to you@example.com<', page)
+
+
+def test_no_paid_notice_before_paying_or_for_a_guest(org):
+    browser, appointment, participant = opened_link(org, starts_in=timedelta(days=1))
+    assert "data-paid-notice" not in browser.get(reverse("consult:appointment")).content.decode()
+    from payments.templatetags.payment_format import paid_notice
+
+    payment_make(participant, status=PaymentStatus.PAID)
+    participant.role = ParticipantRole.GUEST
+    assert paid_notice(participant) == {"paid": None}
