@@ -265,8 +265,14 @@ def test_list_shows_paid_and_due_badges(alpha_pay):
     due, _p, _c = charged_appointment(alpha_pay, rate=alpha_pay.rate)
     paid_appointment, participant, _c = charged_appointment(alpha_pay, rate=alpha_pay.rate, email="x@example.test")
     payment_make(participant, status=PaymentStatus.PAID)
+    sek = rate_create(alpha_pay, name="Konsultation", amount="450.00", currency="SEK")
+    charged_appointment(alpha_pay, rate=sek, email="sek@example.test")
     page = signed_in_client(alpha_pay.people["admin"].user, alpha_pay).get("/portal/appointments/").content.decode()
-    assert page.count("badge-due") == 1 and page.count("badge-paid") == 1
+    assert page.count("badge-due") == 2 and page.count("badge-paid") == 1
+    # Each badge names its charge's currency, not always euros.
+    assert '<span class="badge badge-paid">EUR paid</span>' in page
+    assert '<span class="badge badge-due">EUR due</span>' in page
+    assert '<span class="badge badge-due">SEK due</span>' in page and "€ due" not in page
 
 
 def test_receipt_download_is_a_pdf_and_audited(charged, alpha_pay):
