@@ -45,14 +45,21 @@ class VisitorForm(forms.Form):
     def __init__(self, *args, widget, **kwargs):
         super().__init__(*args, **kwargs)
         self.widget = widget
+        # A paid consult needs an address, asked or not: the receipt goes there, and the way back to the
+        # appointment (the pay page) when the visitor leaves it.
+        paid = widget.charged_rate() is not None
         for name in ("date_of_birth", "email", "phone", "client_number"):
             setting = getattr(widget, f"ask_{name}")
-            if name in self.always_required:
+            if name in self.always_required or (paid and name == "email"):
                 self.fields[name].required = True
             elif not _asked(setting):
                 del self.fields[name]
             else:
                 self.fields[name].required = setting == IntakeChoice.REQUIRED
+        if paid:
+            self.fields["email"].error_messages["required"] = _(
+                "Enter your email address: this consultation is paid, and your receipt and the link to your "
+                "appointment are sent there.")
         if widget.ask_accept_terms:
             field = self.fields["accept_terms"]
             field.label = widget.terms_text or _("I accept the terms")

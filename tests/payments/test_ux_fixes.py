@@ -216,3 +216,49 @@ def test_no_paid_notice_before_paying_or_for_a_guest(org):
     payment_make(participant, status=PaymentStatus.PAID)
     participant.role = ParticipantRole.GUEST
     assert paid_notice(participant) == {"paid": None}
+
+
+# --- 6. paid widgets say how and when ---------------------------------------------------------------------
+
+HOW_BOOKING = "You pay online before the consultation, with the link in your confirmation email."
+
+
+def test_the_booking_widget_says_how_and_when_to_pay(org):
+    from tests.widgets.conftest import make_booking
+
+    widget = make_booking(org, rate=org.rate)
+    page = host_client(org).get(widget.get_absolute_url()).content.decode()
+    assert "Paid consultation: €45.00 + VAT" in page and HOW_BOOKING in page
+    free = make_booking(org, name="Free")
+    assert "You pay online" not in host_client(org).get(free.get_absolute_url()).content.decode()
+
+
+def test_the_booked_page_repeats_it(org):
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from tests.widgets.conftest import make_booking
+
+    widget = make_booking(org, rate=org.rate)
+    appointment, _participant, _charge = charged_appointment(org, rate=org.rate)
+    page = render_to_string("widgets/booking_done.html", {
+        "widget": widget, "organization": org, "appointment": appointment, "practitioner": "Dr. Alpha",
+        "starts_at": appointment.starts_at, "emailed": True, "link": ""}, request=RequestFactory().get("/"))
+    assert page.count(HOW_BOOKING) == 1 and "Your appointment is booked" in page
+
+
+def test_the_paid_walk_in_widget_continues_to_payment_and_requires_an_email(org):
+    from tests.widgets.conftest import make_walk_in
+    from widgets.forms import WalkInForm
+    from widgets.models import IntakeChoice
+
+    widget = make_walk_in(org, rate=org.rate, ask_email=IntakeChoice.OFF)
+    page = host_client(org).get(widget.get_absolute_url()).content.decode()
+    assert "Continue to payment" in page and "Go to the waiting room" not in page
+    form = WalkInForm({"given_name": "Jan", "last_name": "de Boer", "practitioner": "1:1", "token": "x"},
+                      widget=widget)
+    assert not form.is_valid()
+    assert "your receipt and the link to your appointment are sent there" in form.errors["email"][0]
+    free = make_walk_in(org, name="Free walk-in", ask_email=IntakeChoice.OFF)
+    assert "email" not in WalkInForm(widget=free).fields
+    assert "Go to the waiting room" in host_client(org).get(free.get_absolute_url()).content.decode()
