@@ -237,7 +237,8 @@ def _confirmation(participant, payment):
             return payment, "slow" if waited >= CONFIRM_PATIENCE_SECONDS else "open"
     if payment_due_for(participant) is None:
         return payment, "paid"  # this payment, or another attempt for the same appointment (a second tab)
-    if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED):
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.REFUND_PENDING,
+                          PaymentStatus.REFUNDED):
         return payment, "failed" if payment.status == PaymentStatus.FAILED else "expired"
     return payment, "open"
 

@@ -579,3 +579,15 @@ def test_stripe_errors_are_logged_without_the_message(paying, caplog):
                                base_url="https://alpha.example.test")
     assert "email_invalid" in caplog.text and "400" in caplog.text
     assert "client@example.test" not in caplog.text
+
+
+def test_a_payment_being_refunded_does_not_keep_the_client_waiting(alpha):
+    from consult import links
+
+    alpha.rate = paying_org(alpha)
+    _appointment, participant, _charge = charged_appointment(alpha, rate=alpha.rate, starts_in=timedelta(minutes=10))
+    browser = host_client(alpha)
+    browser.get(f"/c/{links.token_for(participant.token_nonce)}/")
+    payment = payment_make(participant, status=PaymentStatus.REFUND_PENDING)
+    answer = browser.get(f"/pay/status/{payment.reference}/").json()
+    assert answer["state"] == "expired"
