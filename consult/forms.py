@@ -257,7 +257,16 @@ def rate_choices(field, member, appointment=None):
     if not settings_for(member.organization).enabled or not policy.can_set_appointment_rate(member, appointment):
         return False
     field.queryset = Rate.objects.filter(organization_id=member.organization_id, is_active=True)
+    field.label_from_instance = rate_label
     return True
+
+
+def rate_label(rate):
+    """"Consultation 20 min — €45.00 excl. VAT": staff see what the client is charged before VAT, written as the
+    emails and the appointment page write it."""
+    from payments.charges import money
+
+    return _("%(name)s — %(amount)s excl. VAT") % {"name": rate.name, "amount": money(rate.amount, rate.currency)}
 
 
 def charge_clean(form, data):

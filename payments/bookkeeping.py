@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orgs.scoping import organization_scope
@@ -100,8 +100,9 @@ class _Line:
 BATCH = 500
 
 
-def csv_head():
-    return BOM + _csv_text([csv_header()])
+def csv_head(language):
+    with translation.override(language):
+        return BOM + _csv_text([csv_header()])
 
 
 def csv_batches(organization, payment_filter):
@@ -113,12 +114,14 @@ def csv_batches(organization, payment_filter):
     return [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
 
 
-def csv_text_of(organization, ids):
+def csv_text_of(organization, ids, language):
+    """The rows of these payments as CSV text, their words ("Paid", "yes", "Business") in `language`."""
     tz = zoneinfo.ZoneInfo(organization.time_zone)
     with organization_scope(organization):
         by_id = {p.pk: p for p in Payment.objects.filter(organization=organization, pk__in=ids)
                  .select_related("refund", "appointment")}
-    return _csv_text(csv_row(by_id[pk], tz) for pk in ids if pk in by_id)
+    with translation.override(language):
+        return _csv_text(csv_row(by_id[pk], tz) for pk in ids if pk in by_id)
 
 
 def _csv_text(rows):

@@ -144,13 +144,15 @@ class VatPreviewForm(forms.Form):
     """“Try it”: what a client of this country and type pays for a rate."""
 
     rate = forms.ModelChoiceField(label=gettext_lazy("Rate"), queryset=Rate.objects.none())
-    country = forms.ChoiceField(label=gettext_lazy("Client's country"), choices=countries)
+    country = forms.ChoiceField(label=gettext_lazy("Client's country"), choices=[])
     client_type = forms.ChoiceField(label=gettext_lazy("Client type"), choices=ClientType.choices)
     vat_number = forms.CharField(label=gettext_lazy("Client's VAT number"), required=False, max_length=20)
 
     def __init__(self, *args, rates, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["rate"].queryset = rates
+        # Built per form, not at import: django-countries names the countries in the active (admin's) language.
+        self.fields["country"].choices = list(countries)
 
     def clean(self):
         cleaned_data = super().clean()

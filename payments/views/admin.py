@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -271,7 +271,9 @@ class VatPreviewView(PaymentsAdminOnly, WagtailAdminTemplateMixin, TemplateView)
         context = super().get_context_data(**kwargs)
         organization = self.request.organization
         rates = Rate.objects.filter(organization=organization)
-        form = VatPreviewForm(self.request.GET or None, rates=rates)
+        # Most clients live where the organisation does: "Try it" starts there.
+        seller_country = str(selectors.settings_for(organization).seller_country or "")
+        form = VatPreviewForm(self.request.GET or None, rates=rates, initial={"country": seller_country})
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
             context["rate"] = data["rate"]
@@ -315,7 +317,8 @@ class PaymentListView(PaymentsAdminOnly, WagtailAdminTemplateMixin, TemplateView
                      request=self.request, subject=_("payers of the organisation"))
         query = self.request.GET.copy()
         query.pop("p", None)
-        context.update(form=form, page=page, query=query.urlencode(),
+        context.update(form=form, page=page, query=query.urlencode(), status=payment_filter.status,
+                       paid_only_url=reverse("payment_list") + "?status=paid",
                        export_url=reverse("payment_export") + (f"?{query.urlencode()}" if query else ""))
         return context
 
@@ -324,17 +327,20 @@ def _stream(request, organization, payment_filter):
     """The CSV in batches: the header, then a batch of rows at a time, each read on its own (bookkeeping.py).
     Under ASGI an async iterator, so the server sends each batch as it is made instead of collecting the file."""
     batches = bookkeeping.csv_batches(organization, payment_filter)
+    # The batches are made after the view returned, under ASGI in other threads: the admin's language would be
+    # gone by then (an English header over Dutch rows), so it is taken along.
+    language = translation.get_language()
     if isinstance(request, ASGIRequest):
         async def chunks():
-            yield bookkeeping.csv_head()
+            yield bookkeeping.csv_head(language)
             for ids in batches:
-                yield await sync_to_async(bookkeeping.csv_text_of)(organization, ids)
+                yield await sync_to_async(bookkeeping.csv_text_of)(organization, ids, language)
         return chunks()
 
     def chunks_sync():
-        yield bookkeeping.csv_head()
+        yield bookkeeping.csv_head(language)
         for ids in batches:
-            yield bookkeeping.csv_text_of(organization, ids)
+            yield bookkeeping.csv_text_of(organization, ids, language)
     return chunks_sync()
 
 

@@ -2,11 +2,14 @@
 what the client entered, the settings page says what is wrong, refunds and amounts incl. VAT are told, the
 "paid" notice, paid widgets, the admin's "Try it", the CSV export and the rate choices."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from consult import links
 from consult.emails import build_message
@@ -262,3 +265,79 @@ def test_the_paid_walk_in_widget_continues_to_payment_and_requires_an_email(org)
     free = make_walk_in(org, name="Free walk-in", ask_email=IntakeChoice.OFF)
     assert "email" not in WalkInForm(widget=free).fields
     assert "Go to the waiting room" in host_client(org).get(free.get_absolute_url()).content.decode()
+
+
+# --- 8. "Try it" starts in the seller's country, in the admin's language ----------------------------------
+
+def test_try_it_defaults_to_the_seller_country(org):
+    with scopes_disabled():
+        PaymentSettings.objects.filter(organization=org).update(seller_country="BE", seller_vat_number="")
+    browser = signed_in_client(org.people["admin"].user, org)
+    page = browser.get("/admin/payments/vat-rules-preview/").content.decode()
+    assert selected(page, "BE") and not selected(page, "NL")
+
+
+def test_try_it_names_the_countries_in_the_active_language(org):
+    from payments.forms import VatPreviewForm
+    from payments.models import Rate
+
+    with translation.override("nl"):
+        dutch = dict(VatPreviewForm(rates=Rate.objects.none()).fields["country"].choices)
+    with translation.override("de"):
+        german = dict(VatPreviewForm(rates=Rate.objects.none()).fields["country"].choices)
+    assert str(dutch["DE"]) == "Duitsland" and str(german["DE"]) == "Deutschland"
+
+
+# --- 9. the export speaks one language; "Paid only" -------------------------------------------------------
+
+def test_the_export_is_in_the_admins_language_throughout(org, monkeypatch):
+    from payments import bookkeeping
+
+    _appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-0001")
+    languages = []
+    header, row = bookkeeping.csv_header, bookkeeping.csv_row
+    monkeypatch.setattr(bookkeeping, "csv_header", lambda: languages.append(translation.get_language()) or header())
+    monkeypatch.setattr(bookkeeping, "csv_row",
+                        lambda *args: languages.append(translation.get_language()) or row(*args))
+    # Made where another language is active (a streaming response's thread): still the language asked for.
+    with translation.override("en"):
+        head = bookkeeping.csv_head("nl")
+        rows = bookkeeping.csv_text_of(org, [payment.pk], "nl")
+    assert languages == ["nl", "nl"]
+    assert next(csv.reader(io.StringIO(head.lstrip("\ufeff"))))[1] and "2026-0001" in rows
+
+
+def test_the_export_view_takes_the_admins_language_along(org, monkeypatch):
+    from payments import bookkeeping
+    from payments.views import admin as admin_views
+
+    seen = []
+    monkeypatch.setattr(bookkeeping, "csv_head", lambda language: seen.append(language) or "")
+    with translation.override("de"):
+        chunks = admin_views._stream(type("Request", (), {})(), org, bookkeeping.PaymentFilter())
+    with translation.override("en"):
+        list(chunks)
+    assert seen == ["de"]
+
+
+def test_the_list_shows_all_statuses_by_default_and_offers_paid_only(org):
+    _appointment, participant, _charge = charged_appointment(org, rate=org.rate)
+    payment_make(participant, status=PaymentStatus.PAID, receipt_number="2026-0001")
+    payment_make(participant, status=PaymentStatus.EXPIRED)
+    browser = signed_in_client(org.people["admin"].user, org)
+    page = browser.get("/admin/payments/").content.decode()
+    assert page.count("data-payment=") == 2
+    assert re.search(r'href="/admin/payments/\?status=paid"[^>]*data-paid-only>Paid only<', page)
+    paid_only = browser.get("/admin/payments/?status=paid").content.decode()
+    assert paid_only.count("data-payment=") == 1 and 'aria-current="page" data-paid-only' in paid_only
+
+
+# --- 10. the staff's rate choices say the amount excl. VAT ------------------------------------------------
+
+def test_rate_choices_read_name_amount_excl_vat(org):
+    from consult.forms import rate_label
+
+    assert rate_label(org.rate) == "Consultation 20 min — €45.00 excl. VAT"
+    with translation.override("nl"):
+        assert "€45,00" in rate_label(org.rate)
