@@ -54,7 +54,7 @@ from .providers import (
 )
 from .providers import paypal as paypal_api
 from .providers import stripe as stripe_api
-from .selectors import payment_due, quote, settings_for
+from .selectors import payment_due, quote, settings_for, vat_number_validate
 from .vat import normalize_vat_number
 
 __all__ = [
@@ -107,6 +107,8 @@ def _validated_billing(billing):
     if client_type == ClientType.BUSINESS and "country" not in errors:
         try:
             vat_number = normalize_vat_number(billing.get("vat_number") or "", country)
+            # The form asks VIES too; asked here as well so a request that skips the form cannot zero-rate.
+            vat_number_validate(client_country=country, client_type=client_type, vat_number=vat_number)
         except ValidationError as error:
             errors["vat_number"] = error.messages[0]
     if errors:
@@ -283,8 +285,9 @@ def _mark_paid(payment_pk, *, amount, currency, provider_payment_id, source):
             # Nobody may keep money we did not ask for: it goes back in full (whatever the provider took).
             log.error("Payment %s: %s reports %s %s, we asked %s %s", payment.reference, source, currency, amount,
                       payment.currency, payment.total_amount)
-            payment.failure_reason = (f"{source}: amount {currency} {amount} differs from "
-                                      f"{payment.currency} {payment.total_amount}")[:500]
+            payment.failure_reason = _("%(provider)s reported %(reported)s, not the %(asked)s asked for.") % {
+                "provider": source, "reported": f"{currency} {amount}",
+                "asked": f"{payment.currency} {payment.total_amount}"}
             if not payment.provider_payment_id:
                 payment.status = PaymentStatus.FAILED
                 payment.save(update_fields=["status", "failure_reason", *fields, "updated_at"])

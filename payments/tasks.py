@@ -23,3 +23,10 @@ def retry_failed_refunds():
 def expire_stale_checkouts():
     """Scheduled (every 15 minutes): open attempts whose checkout can no longer be open end as EXPIRED."""
     return services.expire_stale_checkouts()
+
+
+def retry_stuck_receipts():
+    """Scheduled: receipts whose email failed or whose worker died while sending go out again (never twice)."""
+    from .receipts import retry_stuck_receipts as retry
+
+    return retry()

@@ -37,7 +37,8 @@ from ..models import Provider, Rate, VatRule
 from ..vat import EU_COUNTRIES
 
 STRIPE_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
-                 "checkout.session.async_payment_failed", "checkout.session.expired", "charge.refunded")
+                 "checkout.session.async_payment_failed", "checkout.session.expired", "charge.refunded",
+                 "refund.updated")
 PAYPAL_EVENTS = ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.DENIED", "PAYMENT.CAPTURE.REFUNDED",
                  "CHECKOUT.ORDER.APPROVED")
 PAGE_SIZE = 50

@@ -10,6 +10,10 @@ SCHEDULES = [
      {"minutes": 15}),
     # A refund the provider could not take (down, refused) is retried with its idempotency key: never twice.
     ("openconsult: retry failed refunds", "payments.tasks.retry_failed_refunds", Schedule.MINUTES, {"minutes": 30}),
+    # Checkouts the client left open end here too (a later confirmation by the provider still applies).
+    ("openconsult: expire stale checkouts", "payments.tasks.expire_stale_checkouts", Schedule.MINUTES,
+     {"minutes": 15}),
+    ("openconsult: retry stuck receipts", "payments.tasks.retry_stuck_receipts", Schedule.MINUTES, {"minutes": 15}),
 ]
 
 
