@@ -4,7 +4,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django_countries import countries
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.widgets import AdminDateInput
@@ -125,8 +125,8 @@ class VatRuleForm(WagtailAdminModelForm):
 
 
 class PaymentFilterForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=AdminDateInput)
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=AdminDateInput)
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=AdminDateInput)
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=AdminDateInput)
     status = forms.ChoiceField(label=gettext_lazy("Status"), required=False,
                                choices=[("", gettext_lazy("All"))] + PaymentStatus.choices)
     provider = forms.ChoiceField(label=gettext_lazy("Provider"), required=False,
