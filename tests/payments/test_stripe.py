@@ -293,7 +293,7 @@ def test_amount_or_currency_other_than_ours_is_not_paid(paying, receipts_sent, c
     assert response.status_code == 200
     payment = reload(payment)
     assert payment.status == PaymentStatus.REFUND_PENDING  # nobody keeps it: given back in full
-    assert "differs" in payment.failure_reason
+    assert "not the EUR 54.45 asked for" in payment.failure_reason
     assert receipts_sent == []
 
 
