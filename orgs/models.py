@@ -318,6 +318,12 @@ class Organization(models.Model):
     public_chat_widget = models.BooleanField(
         _("public chat widget"), default=False, help_text=_("Visitors of your web site can send you chat messages."),
     )
+    chat_unread_email_minutes = models.PositiveIntegerField(
+        _("email clients about unread messages after (minutes)"), default=60,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+        help_text=_("A client gets an email with a link to the patient portal when a message from you waits unread "
+                    "this long. The email never contains the message itself. 0: never."),
+    )
 
     # --- widgets (F-WIDGET-4) ---
     widget_allowed_origins = models.TextField(

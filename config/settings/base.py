@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "formbuilder",
     "widgets",
     "payments",
+    "chat",
     # Wagtail
     "django_countries",
     "wagtail_localize",

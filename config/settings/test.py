@@ -39,3 +39,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 # Single sign-on against the local OIDC provider (tests/oidc_provider.py) on 127.0.0.1.
 SSO_ALLOW_PRIVATE_ISSUERS = True
+# Test processes (pytest-xdist workers, side-by-side runs) share one Redis: each keeps its own keys and channel
+# groups, since their databases hand out the same ids ("room-1") and the same people ("admin@alpha.test").
+if REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"test{_run}"  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi{_run}"  # noqa: F405
