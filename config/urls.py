@@ -36,6 +36,7 @@ urlpatterns = [
     path("support/enter/<str:token>/", remote_support_views.enter, name="remote_support_enter"),
     path("support/end/", remote_support_views.end, name="remote_support_end"),
     path("support/ended/", remote_support_views.ended, name="remote_support_ended"),
+    path("widgets/chat/", include("chat.urls_widget")),  # the public chat widget (F-CHAT-6)
     path("widgets/", include("widgets.urls")),
     # REST API (F-ORG-4): /api/v1/…, /api/openapi.json, /api/docs (config/api.py).
     path("api/", api.urls),
