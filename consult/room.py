@@ -180,6 +180,10 @@ def _close(consult):
         type(appointment).objects.with_scopes_disabled().filter(pk=appointment.pk).update(
             status=AppointmentStatus.COMPLETED)
     WaitingEntry.objects.with_scopes_disabled().filter(appointment=appointment).update(status=WaitingStatus.LEFT)
+    # The chat's retention (F-CHAT-5): the room's chat moves into the client's channel, or is deleted with it.
+    from chat.services import consult_ended
+
+    consult_ended(consult=consult)
     if consult.organization.delete_chat_after_consult:
         ConsultMessage.objects.with_scopes_disabled().filter(consult=consult).delete()
     files = list(SharedFile.objects.with_scopes_disabled().filter(consult=consult))

@@ -291,6 +291,11 @@ def book(
             participants += [_add_participant(appointment, guest, ParticipantRole.GUEST) for guest in guests]
             if practitioner is not None:
                 client.practitioners.add(practitioner.user)
+            # The client's chat with their practitioner (or department) exists from the first appointment on
+            # (F-CHAT-1); every way of booking (portal, widgets, quick consult, API) comes through here.
+            from chat.services import channel_ensure_for_appointment
+
+            channel_ensure_for_appointment(appointment=appointment)
             audit_record(organization=organization, actor=actor, action="appointment.create",
                          target=appointment, request=request,
                          changes={"starts_at": [None, starts_at.isoformat()], "client_id": [None, client.pk],

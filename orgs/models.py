@@ -360,6 +360,14 @@ class Organization(models.Model):
     def address_form(self, language_code):
         return getattr(self, f"address_form_{language_code[:2]}", "") or self.address_form_en
 
+    def clean(self):
+        super().clean()
+        # Deleting the chat when a consult ends leaves nothing to keep open (F-CHAT-5): the two contradict.
+        if self.delete_chat_after_consult and self.chat_open_after_consult:
+            raise ValidationError({"delete_chat_after_consult": _(
+                "The chat cannot be deleted after the consult while it stays open after the consult. Switch off "
+                "“chat stays open after the consult” first, or keep the chat.")})
+
 
 def public_url_for_host(hostname):
     scheme, port = settings.PUBLIC_SCHEME, settings.PUBLIC_PORT
@@ -593,6 +601,11 @@ AUDIT_ACTIONS = {
     "vatrule.delete": _("VAT rule deleted"),
     "payment.list": _("Payments list viewed"),
     "payment.export": _("Payments exported (CSV)"),
+    "chat.channel_create": _("Chat started with a client"),
+    "chat.channel_join": _("Joined a client's chat"),
+    "chat.access_grant": _("Client's chat access granted"),
+    "chat.access_revoke": _("Client's chat access revoked"),
+    "chat.history_delete": _("Chat history deleted"),
 }
 
 

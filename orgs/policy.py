@@ -374,3 +374,118 @@ def can_set_appointment_rate(member, appointment=None):
 def can_view_payments(member, appointment):
     """An appointment's payment records: whoever may see the appointment."""
     return can_view_appointment(member, appointment)
+
+
+# --- chat (F-CHAT) -------------------------------------------------------------------------------
+# A client channel is part of the client's record (`can_view_client`), and within it belongs to its care
+# team: the practitioner of the pair, colleagues who joined, the client's (or the channel's) department,
+# and organisation admins. Public channels (the site's chat widget) are answered by whoever
+# `can_answer_public_chat`.
+
+def _is_active_member(member):
+    return member is not None and member.pk is not None and member.is_active
+
+
+def can_answer_public_chat(member):
+    """Organisation and department admins; practitioners too unless departments are strictly segregated (a
+    visitor's question is nobody's patient record yet, but a segregated practice keeps its desks apart)."""
+    if not _is_active_member(member):
+        return False
+    if member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN):
+        return True
+    return member.role == Role.PRACTITIONER and not member.organization.strict_departments
+
+
+def _has_joined_channel(member, channel):
+    from chat.models import ChannelMember
+
+    return ChannelMember.objects.with_scopes_disabled().filter(channel_id=channel.pk, member_id=member.pk).exists()
+
+
+def _channel_department_ids(channel):
+    return {d for d in (channel.department_id, channel.client.department_id if channel.client_id else None) if d}
+
+
+def can_view_channel(member, channel):
+    if not _is_active_member(member) or channel.organization_id != member.organization_id:
+        return False
+    if channel.kind == "public":
+        return can_answer_public_chat(member)
+    if not can_view_client(member, channel.client):
+        return False
+    if member.role == Role.ORG_ADMIN or channel.practitioner_id == member.pk:
+        return True
+    if _channel_department_ids(channel) & member_department_ids(member):
+        return True
+    return _has_joined_channel(member, channel)
+
+
+def visible_channels(member, queryset):
+    """The channels `can_view_channel` allows, as a filter (no joins: the result needs no distinct())."""
+    from chat.models import ChannelMember
+    from consult.models import Client
+
+    if not _is_active_member(member):
+        return queryset.none()
+    queryset = queryset.filter(organization_id=member.organization_id)
+    clients = visible_clients(member, Client.objects.with_scopes_disabled()).values("pk")
+    client_channels = Q(kind="client", client_id__in=clients)
+    if member.role != Role.ORG_ADMIN:
+        departments = member_department_ids(member)
+        joined = ChannelMember.objects.with_scopes_disabled().filter(member_id=member.pk).values("channel_id")
+        client_channels &= (Q(practitioner_id=member.pk) | Q(pk__in=joined) | Q(department_id__in=departments)
+                            | Q(client__department_id__in=departments))
+    if can_answer_public_chat(member):
+        return queryset.filter(client_channels | Q(kind="public"))
+    return queryset.filter(client_channels)
+
+
+def can_post_in_channel(member, channel):
+    """Answer in a channel: who may read it, in person (platform staff giving remote support only look)."""
+    return can_act_live(member) and can_view_channel(member, channel)
+
+
+def can_join_channel(member, channel):
+    """A practitioner joins a colleague's channel with a client they may see ("join" on the client record)."""
+    if not _is_active_member(member) or not can_act_live(member) or member.role != Role.PRACTITIONER:
+        return False
+    if channel.kind != "client" or channel.organization_id != member.organization_id:
+        return False
+    if channel.practitioner_id == member.pk or not can_view_client(member, channel.client):
+        return False
+    return not _has_joined_channel(member, channel)
+
+
+def can_create_channel(member, client, practitioner):
+    """A channel by hand ("create chat channel with …"): practitioners for themselves, department admins for
+    practitioners of the client's department, organisation admins for anyone; never for a client out of sight."""
+    if not _is_active_member(member) or client is None or practitioner is None:
+        return False
+    if client.organization_id != member.organization_id or practitioner.organization_id != member.organization_id:
+        return False
+    if not practitioner.is_active or client.is_external or not can_view_client(member, client):
+        return False
+    if member.role == Role.ORG_ADMIN or practitioner.pk == member.pk:
+        return True
+    if member.role == Role.DEPARTMENT_ADMIN and client.department_id:
+        theirs = set(Membership.departments.through.objects.filter(membership_id=practitioner.pk)
+                     .values_list("department_id", flat=True))
+        return client.department_id in member_department_ids(member) and client.department_id in theirs
+    return False
+
+
+def can_manage_chat_access(member, channel):
+    """Grant and revoke a client's chat access (F-CHAT-3): organisation admins, and department admins of the
+    channel's or the client's department."""
+    if not _is_active_member(member) or channel.kind != "client" or channel.organization_id != member.organization_id:
+        return False
+    if member.role == Role.ORG_ADMIN:
+        return True
+    return member.role == Role.DEPARTMENT_ADMIN and bool(_channel_department_ids(channel)
+                                                         & member_department_ids(member))
+
+
+def can_delete_chat_history(member, channel):
+    """Delete a channel's history (F-CHAT-5): whoever may answer in it (practitioner, colleagues, admins);
+    every deletion is audited."""
+    return can_post_in_channel(member, channel)

@@ -462,7 +462,7 @@ settings_panels = TabbedInterface(
         ObjectList(
             [
                 FieldPanel("chat_open_after_consult"), FieldPanel("delete_chat_after_consult"),
-                FieldPanel("public_chat_widget"),
+                FieldPanel("public_chat_widget"), FieldPanel("chat_unread_email_minutes"),
                 HelpPanel(content=gettext_lazy("Chat messages are never shown as HTML and are not for emergencies.")),
             ],
             heading=gettext_lazy("Chat"),

@@ -400,14 +400,15 @@ def test_setup_schedules_is_idempotent(db):
     """covers F-APPT-2 and F-ORG-9 (the jobs are scheduled)"""
     output = io.StringIO()
     call_command("setup_schedules", stdout=output)
-    assert Schedule.objects.count() == 6
+    assert Schedule.objects.count() == 7
     Schedule.objects.filter(func="consult.tasks.send_due_reminders").update(minutes=60)
     call_command("setup_schedules", stdout=output)
     schedules = {s.func: s for s in Schedule.objects.all()}
-    assert Schedule.objects.count() == 6
+    assert Schedule.objects.count() == 7
     assert set(schedules) == {"consult.tasks.send_due_reminders", "consult.tasks.anonymise_old_appointments",
                               "consult.tasks.cleanup_consults", "payments.tasks.retry_failed_refunds",
-                              "payments.tasks.expire_stale_checkouts", "payments.tasks.retry_stuck_receipts"}
+                              "payments.tasks.expire_stale_checkouts", "payments.tasks.retry_stuck_receipts",
+                              "chat.tasks.send_unread_notifications"}
     reminders_schedule = schedules["consult.tasks.send_due_reminders"]
     assert (reminders_schedule.schedule_type, reminders_schedule.minutes, reminders_schedule.repeats) == (
         Schedule.MINUTES, 5, -1)

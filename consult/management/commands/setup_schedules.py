@@ -14,6 +14,8 @@ SCHEDULES = [
     ("openconsult: expire stale checkouts", "payments.tasks.expire_stale_checkouts", Schedule.MINUTES,
      {"minutes": 15}),
     ("openconsult: retry stuck receipts", "payments.tasks.retry_stuck_receipts", Schedule.MINUTES, {"minutes": 15}),
+    # Clients (and visitors) hear by email, without the text, about chat messages waiting unread (F-CHAT).
+    ("openconsult: unread chat emails", "chat.tasks.send_unread_notifications", Schedule.MINUTES, {"minutes": 5}),
 ]
 
 

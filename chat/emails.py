@@ -1,0 +1,58 @@
+"""The "you have a message" email (F-CHAT): a client or website visitor has a message from the practice
+waiting unread. It never contains the message: only who wrote, and the way to read it (the patient portal for
+clients, the conversation's address for visitors). HTML and text, in the reader's language.
+"""
+
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .models import ChannelKind
+
+
+def _recipient(channel):
+    """(address, language, name, link) for the channel's client side, or None when there is nobody to email."""
+    organization = channel.organization
+    if channel.kind == ChannelKind.PUBLIC:
+        if not channel.visitor_email:
+            return None
+        from .widget_access import public_conversation_url
+
+        return (channel.visitor_email, channel.visitor_language or organization.default_language,
+                channel.visitor_name, public_conversation_url(channel))
+    client = channel.client
+    if client is None or not client.email:
+        return None
+    from portal.patient_links import portal_link
+
+    return client.email, client.language or organization.default_language, client.display_name, portal_link(client)
+
+
+def _from_name(channel):
+    if channel.practitioner_id:
+        return channel.practitioner.user.get_full_name() or channel.organization.name
+    if channel.department_id:
+        return channel.department.name
+    return channel.organization.name
+
+
+def unread_email_send(*, channel):
+    """Send the email for `channel`; False when nothing was sent (emails off, no address)."""
+    organization = channel.organization
+    if organization.do_not_send_emails:
+        return False
+    recipient = _recipient(channel)
+    if recipient is None:
+        return False
+    address, language, name, link = recipient
+    with translation.override(language):
+        context = {"organization": organization, "name": name, "sender": _from_name(channel), "link": link,
+                   "public": channel.kind == ChannelKind.PUBLIC, "language": translation.get_language()}
+        subject = _("You have a new message from %(organisation)s") % {"organisation": organization.name}
+        text = render_to_string("chat/email/unread.txt", context)
+        html = render_to_string("chat/email/unread.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True
