@@ -161,13 +161,14 @@ def conversation(request, key, credential):
         return _private(_post(request, organization, channel, here))
     can_post, reason = services.client_may_post(channel)
     services.channel_mark_read_by_client(channel=channel)
-    # A visitor who arrives with an email's return pass has no token for the socket: they follow by polling.
-    token = credential if ":" not in credential else ""
     return _private(render(request, "chat/widget/conversation.html", _context(
         request, organization, channel=channel, history=_history(channel), ws_path=f"/ws/chat/{channel.pk}/",
         updates_url=widget_access.conversation_path(channel, credential) + "updates/",
-        post_url=here, can_post=can_post, closed_reason=reason, visitor_token=token,
-        credential=credential, flash=request.GET.get("sent", ""),
+        post_url=here, can_post=can_post, closed_reason=reason,
+        # the socket's hello accepts a token or a return pass (chat/consumers.py → channel_for_visitor)
+        visitor_token=credential,
+        # the frame remembers only a real token: a return pass expires, and is not this browser's own
+        remembered_token=credential if ":" not in credential else "",
     )))
 
 
