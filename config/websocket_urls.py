@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from chat.consumers import ChatConsumer, ChatInboxConsumer
 from consult.consumers.check import ConnectivityCheckConsumer
 from consult.consumers.room import RoomConsumer
 from consult.consumers.waiting import PatientWaitingConsumer, StaffWaitingConsumer
@@ -12,4 +13,6 @@ websocket_urlpatterns = [
     path("ws/check/", ConnectivityCheckConsumer.as_asgi()),
     path("ws/room/", RoomConsumer.as_asgi()),
     path("ws/room/<int:appointment_id>/", RoomConsumer.as_asgi()),
+    path("ws/chat/inbox/", ChatInboxConsumer.as_asgi()),
+    path("ws/chat/<int:channel_id>/", ChatConsumer.as_asgi()),
 ]
