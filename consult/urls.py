@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import room_views, views
 
@@ -11,5 +11,6 @@ urlpatterns = [
     path("room/ended/", room_views.room_ended, name="room_ended"),
     path("room/files/", room_views.patient_file_upload, name="room_file_upload"),
     path("room/files/<int:file_id>/", room_views.patient_file_download, name="room_file"),
+    path("chat/", include("chat.urls_link")),  # before the token: "chat" is no link
     path("<str:token>/", views.link, name="link"),
 ]

@@ -1,6 +1,6 @@
 """The patient portal, on /patient/ of the organisation's host (F-PORTAL). Patients have no accounts."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .views import patient, patient_forms
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("sign-out/", patient.sign_out, name="sign_out"),
     path("qr/<str:token>/", patient.qr, name="qr"),
     path("appointments/<int:appointment_id>/waiting-room/", patient.waiting_room, name="waiting_room"),
+    path("messages/", include("chat.urls_patient")),
     path("questionnaires/<int:response_id>/", patient_forms.fill, name="questionnaire"),
     path("questionnaires/<int:response_id>/autosave/", patient_forms.autosave, name="questionnaire_autosave"),
     path("manifest.webmanifest", patient.manifest, name="manifest"),

@@ -23,6 +23,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   const url = new URL(request.url);
+  // Chat pages and their JSON (/patient/messages/…) always come from the network, never from a cache:
+  // a cached conversation would show old or someone else's messages.
+  if (url.pathname.includes("/messages/")) return;
   if (url.origin === self.location.origin && SHELL.includes(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
   }
