@@ -63,7 +63,7 @@ def _access_on_commit(channel):
 
 def _locked(channel):
     """The channel row, locked until the transaction ends, as stored now."""
-    return (Channel.objects.with_scopes_disabled().select_for_update()
+    return (Channel.objects.with_scopes_disabled().select_for_update(of=("self",))
             .select_related("organization", "client__organization", "practitioner__user", "department")
             .get(pk=channel.pk))
 
