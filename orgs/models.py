@@ -606,6 +606,7 @@ AUDIT_ACTIONS = {
     "chat.access_grant": _("Client's chat access granted"),
     "chat.access_revoke": _("Client's chat access revoked"),
     "chat.history_delete": _("Chat history deleted"),
+    "chat.view": _("Chat read"),
 }
 
 

@@ -65,3 +65,11 @@ urlpatterns += [
     path("clients/<int:client_id>/questionnaires/send/", questionnaire_staff.questionnaires_send,
          name="questionnaires_send"),
 ]
+
+# Chat on the staff side: the messages page, channels, unread counts, and a channel from the client record (F-CHAT).
+from chat import views_staff as chat_staff  # noqa: E402
+
+urlpatterns += [
+    path("messages/", include("chat.urls_staff")),
+    path("clients/<int:client_id>/chat/new/", chat_staff.client_channel_create, name="client_chat_create"),
+]
