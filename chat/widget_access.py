@@ -56,9 +56,28 @@ def chat_widget_path(organization):
     return reverse("chat_widget:start", kwargs={"key": chat_widget_key(organization)})
 
 
-def chat_widget_url(organization):
+def _on_organization_host(organization, path, request=None):
+    """`path` on the organisation's host: as this request reached it when it is on that host (a test server or a
+    proxy's port may differ from the public address), else the organisation's public address."""
+    if path.startswith(("http://", "https://")):
+        return path
+    if request is not None and getattr(getattr(request, "organization", None), "pk", None) == organization.pk:
+        return request.build_absolute_uri(path)
+    return organization.base_url + path
+
+
+def chat_widget_url(organization, request=None):
     """The widget's address on the organisation's own host, for iframes on any site."""
-    return organization.base_url + chat_widget_path(organization)
+    return _on_organization_host(organization, chat_widget_path(organization), request)
+
+
+def chat_widget_embed_urls(organization, request=None):
+    """The frame's address and the sizing script's (widgets/embed.js, shared with the walk-in and booking
+    widgets), both on the organisation's host."""
+    from django.templatetags.static import static
+
+    return {"page": chat_widget_url(organization, request),
+            "script": _on_organization_host(organization, static("widgets/embed.js"), request)}
 
 
 # --- the start form's token (no CSRF cookie in a cross-site frame; see widgets/tokens.py) ---------

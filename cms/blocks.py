@@ -109,13 +109,21 @@ class MainTextBlock(blocks.StructBlock):
 class WidgetBlock(blocks.StructBlock):
     walk_in = OrgSnippetChooserBlock("widgets.WalkInWidget", label=_("walk-in widget"), required=False)
     booking = OrgSnippetChooserBlock("widgets.BookingWidget", label=_("booking widget"), required=False)
+    # One chat widget per organisation (F-CHAT-6): nothing to choose, only whether this section shows it. While
+    # the organisation has it switched off, the frame says chat is not available and how to reach the practice.
+    chat = blocks.BooleanBlock(
+        label=_("chat window"), required=False,
+        help_text=_("Visitors can send you a message. Switch the chat widget on under Organisation settings, "
+                    "tab Chat."),
+    )
     title = blocks.CharBlock(label=_("title"), required=False, max_length=120)
 
     class Meta:
         icon = "user"
         label = _("Walk-in and booking")
         template = "cms/blocks/widgets.html"
-        help_text = _("Choose a walk-in widget, a booking widget or both. You make widgets under Widgets.")
+        help_text = _("Choose a walk-in widget, a booking widget, the chat window, or several. You make widgets under "
+                      "Widgets.")
 
 
 class SubtextBlock(blocks.StructBlock):

@@ -3,7 +3,9 @@ preview, and copy the code that puts them on any web site."""
 
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views import snippets
@@ -166,6 +168,25 @@ class WidgetsGroup(SnippetViewSetGroup):
     menu_icon = "code"
     menu_order = 240
     items = (WalkInWidgetViewSet, BookingWidgetViewSet)
+    submenu_hook = "register_widgets_menu_item"  # the chat widget's page joins the group (below)
 
 
 register_snippet(WidgetsGroup)
+
+
+# --- the public chat widget (F-CHAT-6): one per organisation, switched on in the settings; its page shows the
+# embed code (chat/widget_admin.py) ---------------------------------------------------------------------
+
+@hooks.register("register_admin_urls")
+def register_chat_widget_urls():
+    from chat.widget_admin import admin_urls
+
+    return admin_urls()
+
+
+@hooks.register("register_widgets_menu_item")
+def register_chat_widget_item():
+    from orgs.views.admin import OrganizationMenuItem
+
+    return OrganizationMenuItem(gettext_lazy("Chat widget"), reverse("chat_widget_admin"), name="chat-widget",
+                                icon_name="comment", order=30)

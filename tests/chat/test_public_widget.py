@@ -11,7 +11,7 @@ from chat.models import Author, Channel, ChannelKind, Message
 from chat.sealing import open_text
 from chat.views_widget import POSTS_PER_CONVERSATION, STARTS_PER_ADDRESS
 from orgs.scoping import organization_scope, scopes_disabled
-from tests.conftest import host_client
+from tests.conftest import host_client, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +301,43 @@ def test_the_widget_key_survives_a_secret_key_rotation(chat_on, settings):
     assert widget_access.chat_widget_key(chat_on) != old_key
     assert widget_access.widget_key_is_valid(chat_on, old_key)
     assert host_client(chat_on).get(f"/widgets/chat/{old_key}/").status_code == 200
+
+
+# --- the organisation admin copies the embed code ---------------------------------------------------
+
+def test_org_admins_copy_the_chat_widgets_embed_code_from_the_widgets_menu(alpha, beta):
+    admin = signed_in_client(alpha.people["admin"].user, alpha)
+    menu = admin.get("/admin/").content.decode()
+    assert "Chat widget" in menu and "/admin/widgets/chat/" in menu
+    page = admin.get("/admin/widgets/chat/").content.decode()
+    assert "The chat widget is off" in page
+    key = widget_access.chat_widget_key(alpha)
+    assert re.search(rf'&lt;iframe src=&quot;http://alpha\.[^&]+/widgets/chat/{key}/&quot; data-openconsult-widget',
+                     page), page
+    assert "/static/widgets/embed.js" in page
+    assert widget_access.chat_widget_key(beta) not in page
+    alpha.public_chat_widget = True
+    alpha.save(update_fields=["public_chat_widget"])
+    assert "The chat widget is on" in admin.get("/admin/widgets/chat/").content.decode()
+
+
+def test_employees_who_are_not_org_admins_do_not_get_the_embed_page(alpha):
+    for who in ("deptadmin", "gp"):
+        client = signed_in_client(alpha.people[who].user, alpha)
+        assert client.get("/admin/widgets/chat/").status_code in (302, 403, 404), who
+        assert "/admin/widgets/chat/" not in client.get("/admin/").content.decode()
+
+
+def test_the_site_builder_places_the_chat_window_in_a_widgets_section(chat_on):
+    from tests.cms.test_blocks import publish_sections
+
+    publish_sections(chat_on, [{"type": "widgets", "value": {"walk_in": None, "booking": None, "chat": True,
+                                                             "title": "Ask us"}}])
+    html = host_client(chat_on).get("/en/").content.decode()
+    key = widget_access.chat_widget_key(chat_on)
+    assert re.search(rf'<iframe src="http://alpha\.[^"]+/widgets/chat/{key}/\?lang=en" data-openconsult-widget', html)
+    assert "<h2>Ask us</h2>" in html and "/static/widgets/embed.js" in html
+    assert "<script>" not in html  # no inline code on cached site pages
+    publish_sections(chat_on, [{"type": "widgets", "value": {"walk_in": None, "booking": None, "chat": False,
+                                                             "title": "Ask us"}}])
+    assert f"/widgets/chat/{key}/" not in host_client(chat_on).get("/en/").content.decode()
