@@ -276,6 +276,7 @@ class ChatPanel {
   startPolling() {
     if (this.pollTimer || !this.root.dataset.updatesUrl) return;
     this.pollTimer = setInterval(() => this.poll(), POLL_MS);
+    this.poll(); // at once: the socket may have missed something before it went down
   }
 
   stopPolling() {
