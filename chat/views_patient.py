@@ -70,6 +70,7 @@ def posted_response(request, message, error, *, back_url):
         return JsonResponse({"message": message_json(message, viewer="client")}, status=201)
     if message is None:
         flash.error(request, error)
+    # Back at the newest message (the panel's #chat-end), or at the form with the reason above the page.
     return redirect(f"{back_url}#chat-form" if message is None else f"{back_url}#chat-end")
 
 
@@ -107,6 +108,25 @@ def channel_list(request):
     return render(request, "chat/patient/list.html", {
         "groups": groups, "several": len(clients) > 1, "signed_in": True,
     })
+
+
+def clients_channels(client_ids):
+    """The channels of the session's clients, each with `.unread` and `.title`, newest first."""
+    channels = []
+    for client in Client.objects.filter(pk__in=client_ids).order_by("last_name", "pk"):
+        for channel in selectors.channels_for_client(client):
+            channel.title = channel_title(channel)
+            channels.append(channel)
+    channels.sort(key=lambda channel: channel.last_message_at.timestamp() if channel.last_message_at else 0,
+                  reverse=True)
+    return channels
+
+
+@patient_required
+@require_GET
+def unread_count(request):
+    """{"total": n} for the unread badge on the portal's home page (chat/static/chat/unread-badge.js polls it)."""
+    return JsonResponse({"total": sum(channel.unread for channel in clients_channels(request.patient.client_ids))})
 
 
 @patient_required

@@ -21,18 +21,9 @@ def _render(context, template_name, values):
 
 @register.simple_tag(takes_context=True)
 def patient_chat_summary(context):
-    from chat import selectors
-    from chat.views_patient import channel_title
+    from chat.views_patient import clients_channels
 
-    clients = context.get("clients") or []
-    channels = []
-    for client in clients:
-        for channel in selectors.channels_for_client(client):
-            channel.title = channel_title(channel)
-            channels.append(channel)
-    # Newest conversation first across the signed-in clients (each client's list already is).
-    channels.sort(key=lambda channel: channel.last_message_at.timestamp() if channel.last_message_at else 0,
-                  reverse=True)
+    channels = clients_channels([client.pk for client in context.get("clients") or []])
     return _render(context, "chat/patient/_home_summary.html", {
         "channels": channels, "unread_total": sum(channel.unread for channel in channels), "show_client": True,
     })

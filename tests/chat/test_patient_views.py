@@ -74,7 +74,8 @@ def test_the_messages_pages_need_a_signed_in_patient(alpha, rosa):
 
     channel = channel_for(alpha, rosa)
     browser = host_client(alpha)
-    for url in ("/patient/messages/", f"/patient/messages/{channel.pk}/", f"/patient/messages/{channel.pk}/updates/"):
+    for url in ("/patient/messages/", "/patient/messages/unread/", f"/patient/messages/{channel.pk}/",
+                f"/patient/messages/{channel.pk}/updates/"):
         response = browser.get(url)
         assert response.status_code == 302 and response["Location"] == "/patient/", url
     assert browser.post(f"/patient/messages/{channel.pk}/", {"text": "hello"}).status_code == 302
@@ -100,6 +101,11 @@ def test_the_list_and_home_page_show_each_channel_with_its_unread_count(alpha, r
     home = patient.get("/patient/").content.decode()
     assert "You have 3 unread messages." in home and f'href="/patient/messages/{with_gp.pk}/"' in home
     assert "chat with the practice will appear here" not in home
+    assert 'data-count-url="/patient/messages/unread/"' in home
+    # The home page's badge asks this; reading a conversation brings it down.
+    assert patient.get("/patient/messages/unread/").json() == {"total": 3}
+    patient.get(f"/patient/messages/{with_gp.pk}/")
+    assert patient.get("/patient/messages/unread/").json() == {"total": 1}
 
 
 def test_the_home_page_says_where_chat_will_appear_without_channels(patient):
