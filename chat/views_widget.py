@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -64,10 +64,11 @@ def _unavailable(request, organization):
 
 
 def _retry_text(until):
-    """"Please try again after 10:45 (in 12 minutes)." in the organisation's time, for a 429."""
+    """"Please try again after 10:45 (in about 12 minutes)." in the organisation's time, for a 429."""
     moment = datetime.fromtimestamp(until, tz=timezone.get_current_timezone())
     minutes = max(1, round((until - time.time()) / 60))
-    return _("Please try again after %(time)s (in about %(minutes)s minutes).") % {
+    return ngettext("Please try again after %(time)s (in about %(minutes)s minute).",
+                    "Please try again after %(time)s (in about %(minutes)s minutes).", minutes) % {
         "time": moment.strftime("%H:%M"), "minutes": minutes}
 
 
@@ -175,22 +176,22 @@ def conversation(request, key, credential):
 def _post(request, organization, channel, here):
     can_post, reason = services.client_may_post(channel)
     if not can_post:
-        return _post_refused(request, organization, channel, reason, status=403)
+        return _post_refused(request, organization, reason, status=403)
     until = throttle.hit(f"chat:widget-post:{channel.pk}", limit=POSTS_PER_CONVERSATION,
                          window_seconds=POSTS_WINDOW_SECONDS)
     if until:
         refusal = _("You sent many messages in a short time.") + " " + _retry_text(until)
-        return _too_many(_post_refused(request, organization, channel, refusal, status=TOO_MANY), until)
+        return _too_many(_post_refused(request, organization, refusal, status=TOO_MANY), until)
     try:
         message = services.message_post(channel=channel, text=request.POST.get("text", ""), visitor=True)
     except ValidationError as error:
-        return _post_refused(request, organization, channel, " ".join(error.messages), status=400)
+        return _post_refused(request, organization, " ".join(error.messages), status=400)
     if _wants_json(request):
         return JsonResponse({"message": message_json(message, viewer=Author.VISITOR)}, status=201)
     return redirect(here)
 
 
-def _post_refused(request, organization, channel, reason, *, status):
+def _post_refused(request, organization, reason, *, status):
     if _wants_json(request):
         return JsonResponse({"error": reason}, status=status)
     return render(request, "chat/widget/refused.html", _context(
