@@ -377,3 +377,27 @@ def test_a_post_racing_with_a_revocation_does_not_survive_it(monkeypatch):
     assert not reload(channel).client_access
     assert outcome and outcome[0] != "posted", outcome
     assert messages_of(channel) == []
+
+
+# --- the demo -------------------------------------------------------------------------------------
+
+def test_the_demo_gives_every_client_a_chat_and_eva_one_unread_message(db):
+    from django.core.management import call_command
+
+    from chat import selectors
+    from chat.models import Message
+    from orgs.models import Membership, Organization
+
+    call_command("demo")
+    demo = Organization.objects.get(subdomain="demo")
+    channels = list(Channel.objects.with_scopes_disabled().filter(organization=demo, kind=ChannelKind.CLIENT))
+    clients = {c.client_id for c in channels}
+    assert len(clients) == 5  # every demo client (the extra participant has no channel)
+    assert all(Message.objects.with_scopes_disabled().filter(channel=c).exists() for c in channels)
+    eva = Membership.objects.with_scopes_disabled().select_related("organization", "user").get(
+        organization=demo, user__email="eva@demo.test")
+    assert selectors.unread_total(eva) == 1
+    count = Message.objects.with_scopes_disabled().filter(organization=demo).count()
+    call_command("demo")
+    assert Message.objects.with_scopes_disabled().filter(organization=demo).count() == count
+    assert selectors.unread_total(eva) == 1

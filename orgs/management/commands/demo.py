@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from chat.demo import chat_demo
 from cms.demo import demo_site
 from consult.demo import consult_demo, consult_now_link
 from formbuilder.demo import questionnaire_demo
@@ -138,6 +139,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
         consult_demo(organization)
+        chat_demo(organization)
         questionnaire_demo(organization)
         widgets = demo_widgets(organization)
         if spec["subdomain"] == "demo":
