@@ -96,20 +96,19 @@ def write_refusal(member, channel):
     """Why `member` cannot write here (None: they can). Staff may still write into a channel that closed after a
     consult (the client reads it when it opens again), but not into one whose client's access was revoked: the
     client would never see it."""
+    if channel.kind == ChannelKind.CLIENT and not channel.client_access:
+        return _("The client's chat access has been revoked: the client cannot read new messages, so nobody can "
+                 "write here until a department admin grants access again.")
     if not policy.can_post_in_channel(member, channel):
         if not policy.can_act_live(member):
             return _("You are giving remote support: you can read this chat, not write in it.")
         return _("You cannot write in this chat.")
-    if channel.kind == ChannelKind.CLIENT and not channel.client_access:
-        return _("The client's chat access has been revoked: nobody can write here until it is granted again.")
     return None
 
 
 def channel_notice(channel):
-    """The read-only state the page explains (for staff the panel stays usable where policy allows)."""
-    if channel.kind == ChannelKind.CLIENT and not channel.client_access:
-        return _("The client's chat access has been revoked. The client cannot read or write new messages.")
-    if channel.closed_at:
+    """What a channel that still takes staff messages should say about the client's side."""
+    if channel.kind == ChannelKind.CLIENT and channel.client_access and channel.closed_at:
         return _("This chat closed for the client when the consult ended. You can still write; the client "
                  "reads it when the chat opens again (with the next appointment or when access is granted).")
     return ""
