@@ -18,7 +18,8 @@ socket closes.
 
 Protocol (JSON objects with a "type"):
   browser → server: send {text}, read, hello {token} (visitors only)
-  server → browser: message {message}, access {open, reason}, error {message}
+  server → browser: message {message}, access {open, reason, empty}, error {message}
+  ("access" comes whenever access, retention or the history changed; empty: the history was deleted)
 The inbox socket (staff only) says {"type": "changed"} on any chat change in the organisation; the page then
 asks its count URL, so nothing of another channel or organisation crosses it.
 """
@@ -250,6 +251,12 @@ class ChatConsumer(RejectingConsumer):
         if viewer is None:
             return None
         self.viewer = viewer
+        if viewer.kind == "staff":
+            from .views_staff import write_refusal
+
+            refusal = write_refusal(viewer.member, viewer.channel)  # the staff page's rule (revoked: nobody writes)
+            if refusal:
+                raise ValidationError(refusal)
         author = {"member": viewer.member} if viewer.kind == "staff" else (
             {"visitor": True} if viewer.kind == "visitor" else {"client": viewer.channel.client})
         return services.message_post(channel=viewer.channel, text=text, appointment=viewer.appointment, **author)
@@ -294,24 +301,30 @@ class ChatConsumer(RejectingConsumer):
         state = await database_sync_to_async(self._access_state)()
         if state is None:
             return await self._leave()
-        if state is not False:
-            await self.send_json({"type": "access", **state})
+        await self.send_json({"type": "access", **state})
 
     def _access_state(self):
+        """{"open", "reason"}: whether this viewer may write now (the same words as their page), or None."""
         viewer = self._viewer()
         if viewer is None:
             return None
         self.viewer = viewer
-        if viewer.kind == "staff":
-            return False  # the client's access does not change what staff may do here
         with translation.override(self.language):
-            if viewer.kind == "visitor":
+            if viewer.kind == "staff":
+                from .views_staff import write_refusal
+
+                refusal = write_refusal(viewer.member, viewer.channel)
+                allowed, reason = refusal is None, refusal or ""
+            elif viewer.kind == "visitor":
                 allowed, reason = services.client_may_post(viewer.channel)
             else:
                 from .views_patient import client_side_state
 
                 allowed, reason = client_side_state(viewer.channel)
-        return {"open": allowed, "reason": reason}
+        # A deleted history (by staff, or retention when a consult ended) also comes as this event: the page then
+        # empties its list.
+        empty = not Message.objects.with_scopes_disabled().filter(channel_id=viewer.channel.pk).exists()
+        return {"open": allowed, "reason": reason, "empty": empty}
 
     async def _leave(self):
         """Access is gone: say why, stop listening, close."""

@@ -391,3 +391,34 @@ def test_sending_too_fast_is_refused_with_a_clear_error():
     async_to_sync(scenario)()
     with scopes_disabled():
         assert Message.objects.filter(channel=channel).count() <= 6
+
+
+def test_staff_panels_follow_revocation_and_a_deleted_history():
+    alpha = make_org("alpha", "Alpha Practice")
+    rosa = client_of(alpha)
+    channel = channel_with(alpha, rosa)
+    staff_post(alpha, channel, "Before")
+    gp = staff_key(alpha, "gp")
+
+    def as_deptadmin(action, **kwargs):
+        with scopes_disabled():
+            return action(member=alpha.people["deptadmin"], channel=channel, **kwargs)
+
+    async def scenario():
+        staff = await let_in(socket(path_of(channel), "alpha.localhost", gp))
+        await database_sync_to_async(as_deptadmin)(services.history_delete)
+        event = await next_json(staff)
+        assert event == {"type": "access", "open": True, "reason": "", "empty": True}
+
+        await database_sync_to_async(as_deptadmin)(services.chat_access_set, allowed=False)
+        event = await next_json(staff)
+        assert event["type"] == "access" and event["open"] is False and "revoked" in event["reason"]
+        # The staff page's rule holds on the socket too: nobody writes to a client who cannot read it.
+        await staff.send_json_to({"type": "send", "text": "Hello?"})
+        error = await next_json(staff)
+        assert error["type"] == "error" and "revoked" in error["message"]
+        await staff.disconnect()
+
+    async_to_sync(scenario)()
+    with scopes_disabled():
+        assert not Message.objects.filter(channel=channel).exists()

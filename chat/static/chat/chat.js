@@ -99,6 +99,13 @@ class ChatPanel {
     if (!message.mine) this.markRead();
   }
 
+  clear() {
+    // The history was deleted (by staff, or when a consult ended): what is shown goes too.
+    this.list.replaceChildren();
+    this.seen.clear();
+    if (this.emptyBox) this.emptyBox.hidden = false;
+  }
+
   markRead() {
     // The updates URL marks read itself; over the socket the server is told when the page is being looked at.
     if (!this.live || document.visibilityState !== "visible") return;
@@ -257,7 +264,10 @@ class ChatPanel {
 
   receive(message) {
     if (message.type === "message") this.add(message.message);
-    else if (message.type === "access") this.setAccess(Boolean(message.open), message.reason);
+    else if (message.type === "access") {
+      if (message.empty) this.clear();
+      this.setAccess(Boolean(message.open), message.reason);
+    }
     else if (message.type === "error") this.sent(false, message.message);
   }
 
