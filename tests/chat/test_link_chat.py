@@ -100,6 +100,9 @@ def test_the_client_chats_from_the_link_early_on_time_and_late(chatty, minutes, 
     data = browser.get(f"/c/chat/updates/?after={message.pk}").json()
     assert [m["text"] for m in data["messages"]] == ["And again"] and data["open"] is True
     assert browser.get("/c/chat/").status_code == 302  # the page lives at /c/
+    # Without JavaScript a refused message comes back with the reason on the page.
+    response = browser.post("/c/chat/", {"text": " "})
+    assert response["Location"] == "/c/#chat-form" and "Type a message first." in browser.get("/c/").content.decode()
 
 
 def test_switched_off_there_is_no_chat_on_the_link(alpha):
