@@ -120,6 +120,7 @@ def test_a_patient_and_the_department_admin_chat_live_from_the_portal(browser, a
     sign_in(patient, url_for, client.email)
     messages_section = patient.locator("section[aria-labelledby=messages-heading]")
     expect(messages_section).to_contain_text("No unread messages.")
+    assert_accessible(patient, "portal home with the Messages section")
     messages_section.get_by_role("link", name="Chat with Gp Alpha").click()
     expect(patient.get_by_role("heading", level=1)).to_have_text("Chat with Gp Alpha")
     expect(panel(patient)).to_have_attribute("data-chat-socket", "live")
