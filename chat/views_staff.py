@@ -87,6 +87,12 @@ def _subject(channel):
     return channel.client.display_name
 
 
+def _mark_read(member, channel):
+    # Platform staff looking during remote support must not clear the employee's unread messages.
+    if policy.can_act_live(member):
+        services.channel_mark_read(channel=channel, member=member)
+
+
 def _audit_view(request, channel):
     audit_record(organization=request.organization, actor=request.user, action="chat.view", target=channel,
                  subject=_subject(channel), acting_for=member_capacity(request.membership), request=request)
@@ -207,7 +213,7 @@ def channel_page(request, channel_id):
     if request.method != "GET":
         return JsonResponse({"error": "method not allowed"}, status=405)
     history = selectors.messages_for(channel, viewer=member)
-    services.channel_mark_read(channel=channel, member=member)
+    _mark_read(member, channel)
     _audit_view(request, channel)
     refusal = write_refusal(member, channel)
     return render(request, "chat/staff/channel.html", {
@@ -238,7 +244,7 @@ def channel_updates(request, channel_id):
         after_id = 0
     found = selectors.messages_for(channel, viewer=member, after_id=after_id or None)
     if found:
-        services.channel_mark_read(channel=channel, member=member)
+        _mark_read(member, channel)
     refusal = write_refusal(member, channel)
     return JsonResponse({"messages": found, "open": refusal is None, "reason": refusal or ""})
 

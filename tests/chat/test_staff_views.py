@@ -278,15 +278,25 @@ def test_closed_channel_still_takes_staff_messages_and_says_the_client_reads_the
     assert texts(channel) == ["Your results came in."]
 
 
-def test_remote_support_reads_but_does_not_write(alpha):
-    from chat.views_staff import write_refusal
+def test_remote_support_reads_without_writing_or_clearing_the_employees_unread(alpha, superuser):
+    from tests.orgs.test_remote_support import support_client
 
+    alpha.allow_remote_support = True
+    alpha.save()
     rosa = new_client(alpha)
     channel = channel_with(alpha, rosa)
-    member = alpha.people["admin"]
-    member.is_remote_support = True
-    with scopes_disabled():
-        assert "remote support" in write_refusal(member, channel)
+    client_says(channel, "Unread for the GP")
+    support = support_client(alpha, alpha.people["gp"], superuser)
+    page = support.get(f"/portal/messages/{channel.pk}/")
+    assert page.status_code == 200 and page.context["can_post"] is False
+    assert "remote support" in page.context["closed_reason"] and 'name="text"' not in page.content.decode()
+    data = json.loads(support.get(f"/portal/messages/{channel.pk}/updates/").content)
+    assert [m["text"] for m in data["messages"]] == ["Unread for the GP"] and data["open"] is False
+    support.post(f"/portal/messages/{channel.pk}/", {"text": "Written by support"})
+    assert texts(channel) == ["Unread for the GP"]
+    # The employee still has the message unread; the reading is audited as remote support's.
+    assert json.loads(browser(alpha, "gp").get("/portal/messages/unread/").content) == {"total": 1}
+    assert audit_rows("chat.view", target_id=str(channel.pk))
 
 
 # --- segregation and foreign ids ------------------------------------------------------------------------
