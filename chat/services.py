@@ -118,7 +118,7 @@ def channel_ensure_for_appointment(*, appointment):
                     )
             except IntegrityError:
                 channel = _channel_for_pair(appointment).select_for_update().get()
-            _changed_on_commit(channel)
+            # No event: an empty channel changes nobody's unread count (lists show it when next loaded).
         elif channel.closed_at is not None:
             channel.closed_at = None
             channel.save(update_fields=["closed_at"])
