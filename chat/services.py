@@ -26,7 +26,7 @@ from orgs.scoping import organization_scope
 from orgs.services import audit_record
 
 from .models import Author, Channel, ChannelKind, ChannelMember, Message, ReadMarker
-from .sealing import seal_text
+from .sealing import open_text, seal_text
 from .widget_access import visitor_token_hash
 
 logger = logging.getLogger(__name__)
@@ -414,7 +414,7 @@ def _waiting_channels(organization, now):
     return (Channel.objects.with_scopes_disabled()
             .filter(organization=organization, last_message_at__isnull=False)
             .filter(Q(kind=ChannelKind.CLIENT, client_access=True, client__is_external=False)
-                    | Q(kind=ChannelKind.PUBLIC) & ~Q(visitor_email=""))
+                    | Q(kind=ChannelKind.PUBLIC, organization__public_chat_widget=True) & ~Q(visitor_email=""))
             .annotate(newest_staff=Subquery(newest_staff))
             .filter(newest_staff__lte=due)
             .filter(Q(client_read_at__isnull=True) | Q(client_read_at__lt=F("newest_staff")))
@@ -451,9 +451,45 @@ def unread_notifications_send(*, now=None):
     return sent
 
 
-__all__ = [
-    "channel_ensure_for_appointment", "channel_create", "channel_join", "message_post", "channel_mark_read",
-    "channel_mark_read_by_client", "chat_access_set", "history_delete", "consult_ended",
-    "public_conversation_start", "unread_notifications_send", "client_may_post", "clean_text", "channel_group",
-    "organization_group",
-]
+# --- key rotation ------------------------------------------------------------------------------------
+
+def messages_reseal(*, batch=500):
+    """Seal every message not yet under the newest key (QUESTIONNAIRE_KEYS) again with it, so an old key can
+    be dropped after a rotation (formbuilder's rotate_questionnaire_keys does the same for answers). Each
+    message is re-sealed in a short transaction with its channel locked (a deletion waits, or went first).
+    Returns the number re-sealed."""
+    from formbuilder import crypto
+
+    newest = crypto.newest_key_id().encode()
+    prefix = crypto.PREFIX + newest + b":"
+    done = 0
+    last_id = 0
+    while True:
+        rows = list(Message.objects.with_scopes_disabled().filter(pk__gt=last_id).order_by("pk")
+                    .values_list("pk", "channel_id", "sealed_text")[:batch])
+        if not rows:
+            return done
+        last_id = rows[-1][0]
+        for pk, channel_id, sealed in rows:
+            if bytes(sealed).startswith(prefix):
+                continue
+            with transaction.atomic():
+                Channel.objects.with_scopes_disabled().select_for_update().filter(pk=channel_id).exists()
+                message = Message.objects.with_scopes_disabled().filter(pk=pk).first()
+                if message is None:
+                    continue
+                seal_text(message, open_text(message))
+                message.save(update_fields=["sealed_text"])
+                done += 1
+
+
+def messages_by_key():
+    """{key id: number of messages sealed under it} (for the rotation's status)."""
+    from formbuilder import crypto
+
+    counts = {}
+    for sealed in Message.objects.with_scopes_disabled().values_list("sealed_text", flat=True).iterator():
+        key_id = crypto.key_id_of(sealed)
+        counts[key_id] = counts.get(key_id, 0) + 1
+    return counts
+

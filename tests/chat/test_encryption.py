@@ -63,3 +63,19 @@ def test_older_messages_open_after_a_key_rotation(alpha, two_channels, settings)
     assert crypto.key_id_of(stored[new.pk].sealed_text) == "rotated"
     assert [m["text"] for m in selectors.messages_for(channel, viewer=member(alpha, "gp"))] == [
         "sealed under the old key", "sealed under the new key"]
+
+
+def test_resealing_moves_every_message_to_the_newest_key(alpha, two_channels, settings):
+    rosa, channel, other = two_channels
+    services.message_post(channel=channel, text="one", client=rosa)
+    services.message_post(channel=other, text="two", member=member(alpha, "gp"))
+    old_key_id = crypto.newest_key_id()
+    settings.QUESTIONNAIRE_KEYS = f"{crypto.new_key_text('rotated')},{settings.QUESTIONNAIRE_KEYS}"
+    services.message_post(channel=channel, text="three", client=rosa)
+    assert services.messages_by_key() == {old_key_id: 2, "rotated": 1}
+    assert services.messages_reseal(batch=1) == 2
+    assert services.messages_by_key() == {"rotated": 3}
+    assert services.messages_reseal() == 0
+    settings.QUESTIONNAIRE_KEYS = settings.QUESTIONNAIRE_KEYS.split(",")[0]  # the old key dropped
+    texts = [m["text"] for c in (channel, other) for m in selectors.messages_for(c, viewer=None)]
+    assert texts == ["one", "three", "two"]

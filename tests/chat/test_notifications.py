@@ -158,3 +158,15 @@ def test_the_scheduled_task_runs_the_service(alpha, waiting):
     _rosa, _channel, t0 = waiting
     with time_machine.travel(t0 + timedelta(minutes=61), tick=False):
         assert tasks.send_unread_notifications() == 1
+
+
+def test_no_visitor_email_once_the_widget_is_off(alpha):
+    switch(alpha, public_chat_widget=True)
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False):
+        channel, _token = services.public_conversation_start(
+            organization=alpha, name="Vera", email="vera@example.test", text="Hi", language="en")
+    with time_machine.travel(t0 + timedelta(seconds=30), tick=False):
+        services.message_post(channel=reload(channel), text="Answer", member=member(alpha, "admin"))
+    switch(alpha, public_chat_widget=False)  # its conversation pages are gone: a link would lead nowhere
+    assert run_at(t0 + timedelta(hours=2)) == 0
