@@ -50,9 +50,12 @@ run: messages migrate demo
 /usr/bin/php:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends php-cli >/dev/null
 
+# Two test processes (pytest-xdist), a file each at a time: most tests wait on a browser, a socket or the
+# database part of the time. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: export DJANGO_SETTINGS_MODULE = config.settings.test
 test: install messages /usr/bin/chromium /usr/bin/php
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

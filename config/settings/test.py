@@ -1,6 +1,7 @@
 """make test (SQLite, in-memory layer) and .ci/run's second pass (DATABASE_URL + REDIS_URL)."""
 
 import os
+import re
 
 from .base import *  # noqa: F403
 from .base import DATABASES
@@ -39,8 +40,15 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 # Single sign-on against the local OIDC provider (tests/oidc_provider.py) on 127.0.0.1.
 SSO_ALLOW_PRIVATE_ISSUERS = True
-# Test processes (pytest-xdist workers, side-by-side runs) share one Redis: each keeps its own keys and channel
-# groups, since their databases hand out the same ids ("room-1") and the same people ("admin@alpha.test").
+# Test processes (pytest-xdist workers, side-by-side runs) share one Redis server. Their databases hand out the
+# same ids ("room-1") and people ("admin@alpha.test"), and tests empty the cache (FLUSHDB): each xdist worker
+# gets a Redis database of its own (10, 11, …), and every process its own key and channel prefixes.
 if REDIS_URL:  # noqa: F405
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if _worker.startswith("gw"):
+        REDIS_URL = re.sub(r"/\d*$", "", REDIS_URL.rstrip("/")) + f"/{10 + int(_worker[2:]) % 6}"  # noqa: F405
+        CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = REDIS_URL  # noqa: F405
+        CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+        Q_CLUSTER["redis"] = REDIS_URL
     CACHES["default"]["KEY_PREFIX"] = f"test{_run}"  # noqa: F405
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi{_run}"  # noqa: F405

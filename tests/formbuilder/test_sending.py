@@ -320,7 +320,7 @@ def test_existing_default_sets_get_the_questionnaire_texts_and_the_editor_knows_
 
     with scopes_disabled():
         EmailTemplate.objects.filter(kind=EmailKind.QUESTIONNAIRE).delete()  # as before the migration
-        edited = EmailTemplate.objects.get(kind=EmailKind.CONFIRMATION, language="en")
+        edited = EmailTemplate.objects.get(organization=alpha, kind=EmailKind.CONFIRMATION, language="en")
         migration = importlib.import_module("consult.migrations.0008_questionnaire_email_texts")
         migration.add_texts(apps, None)
         migration.add_texts(apps, None)  # idempotent
