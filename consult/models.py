@@ -448,12 +448,16 @@ class ConsultPresence(OrganizationOwned):
 
 
 class ConsultMessage(OrganizationOwned):
-    """A chat message sent during the consult (deleted at its end when the organisation says so)."""
+    """A chat message sent during the consult. At its end the lines move into the client's chat channel, or
+    are deleted when the organisation says so (chat.services.consult_ended).
+
+    The text is sealed at rest like chat messages and questionnaire answers (formbuilder/crypto.py), bound to
+    the organisation and consult: `ConsultMessage(organization=…, consult=…, text=…)` seals, `.text` opens."""
 
     consult = models.ForeignKey(Consult, on_delete=models.CASCADE, related_name="messages")
     peer_id = models.CharField(max_length=20)
     sender_name = models.CharField(max_length=200)
-    text = models.TextField(max_length=4000)
+    sealed_text = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -461,6 +465,21 @@ class ConsultMessage(OrganizationOwned):
 
     def __str__(self):
         return f"message {self.pk} in consult {self.consult_id}"
+
+    def _seal_context(self):
+        return b"room-chat:%d:%d" % (self.organization_id, self.consult_id)
+
+    @property
+    def text(self):
+        from formbuilder import crypto
+
+        return crypto.unseal(self.sealed_text, context=self._seal_context()).decode()
+
+    @text.setter
+    def text(self, value):
+        from formbuilder import crypto
+
+        self.sealed_text = crypto.seal(value.encode(), context=self._seal_context())
 
 
 def shared_file_path(instance, filename):

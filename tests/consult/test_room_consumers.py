@@ -142,7 +142,7 @@ def presences():
 
 
 def messages():
-    return list(ConsultMessage.objects.with_scopes_disabled().values_list("peer_id", "text"))
+    return [(m.peer_id, m.text) for m in ConsultMessage.objects.with_scopes_disabled().all()]
 
 
 # --- who may join -------------------------------------------------------------------------------
@@ -490,6 +490,7 @@ def test_chat_is_stored_and_broadcast_and_an_over_long_message_is_refused():
         stored = await db(lambda: list(ConsultMessage.objects.with_scopes_disabled().all()))()
         assert [(m.pk, m.consult_id, m.peer_id, m.text) for m in stored] == [
             (message["id"], consult.pk, gp_id, "Good morning")]
+        assert b"Good morning" not in bytes(stored[0].sealed_text)  # sealed at rest
 
         await patient.send_json_to({"type": "chat", "text": "x" * (room.CHAT_MAX_CHARS + 1)})
         error = await patient.receive_json_from(timeout=TIMEOUT)
