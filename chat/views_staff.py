@@ -99,17 +99,15 @@ def _audit_view(request, channel):
 
 
 def write_refusal(member, channel):
-    """Why `member` cannot write here (None: they can). Staff may still write into a channel that closed after a
-    consult (the client reads it when it opens again), but not into one whose client's access was revoked: the
-    client would never see it."""
+    """Why `member` cannot write here (None: they can). policy.can_post_in_channel decides; this only words it."""
+    if policy.can_post_in_channel(member, channel):
+        return None
     if channel.kind == ChannelKind.CLIENT and not channel.client_access:
         return _("The client's chat access has been revoked: the client cannot read new messages, so nobody can "
                  "write here until a department admin grants access again.")
-    if not policy.can_post_in_channel(member, channel):
-        if not policy.can_act_live(member):
-            return _("You are giving remote support: you can read this chat, not write in it.")
-        return _("You cannot write in this chat.")
-    return None
+    if not policy.can_act_live(member):
+        return _("You are giving remote support: you can read this chat, not write in it.")
+    return _("You cannot write in this chat.")
 
 
 def channel_notice(channel):

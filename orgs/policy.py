@@ -440,9 +440,18 @@ def visible_channels(member, queryset):
     return queryset.filter(client_channels)
 
 
-def can_post_in_channel(member, channel):
-    """Answer in a channel: who may read it, in person (platform staff giving remote support only look)."""
+def _may_answer_in_person(member, channel):
+    # Who may read the channel, in person (platform staff giving remote support only look).
     return can_act_live(member) and can_view_channel(member, channel)
+
+
+def can_post_in_channel(member, channel):
+    """Answer in a channel: who may read it, in person, and never into a client channel whose client's access
+    is revoked (the client cannot read anything sent after the revocation, so a message there reaches nobody).
+    A channel closed after a consult still takes staff messages: the client reads them when it opens again."""
+    if channel.kind == "client" and not channel.client_access:
+        return False
+    return _may_answer_in_person(member, channel)
 
 
 def can_join_channel(member, channel):
@@ -487,5 +496,6 @@ def can_manage_chat_access(member, channel):
 
 def can_delete_chat_history(member, channel):
     """Delete a channel's history (F-CHAT-5): whoever may answer in it (practitioner, colleagues, admins);
-    every deletion is audited."""
-    return can_post_in_channel(member, channel)
+    every deletion is audited. Also on a channel whose client's access is revoked, where nobody writes: the
+    history may still have to go."""
+    return _may_answer_in_person(member, channel)

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from chat import services
@@ -287,8 +288,9 @@ def test_a_revoked_client_is_told_why_and_disconnected_and_a_closed_channel_refu
         assert "stopped chat for you" in event["reason"]
         code, _ = await closed_code(client, opened=False)
         assert code == 4403
-        # Nothing that follows reaches it.
-        await database_sync_to_async(staff_post)(alpha, channel, "After the revocation")
+        # Nobody writes to a revoked client any more (policy.can_post_in_channel), not even through the service.
+        with pytest.raises(ValidationError):
+            await database_sync_to_async(staff_post)(alpha, channel, "After the revocation")
 
     async def scenario():
         client = await closed_then_send()

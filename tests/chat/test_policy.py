@@ -3,6 +3,7 @@ deletes which channel, over roles × strictly segregated departments/clients, an
 `visible_channels` agreeing with `can_view_channel` everywhere."""
 
 import pytest
+from django.utils import timezone
 
 from chat import services
 from chat.models import Channel, ChannelKind
@@ -163,6 +164,24 @@ def test_deleting_a_history_is_for_whoever_answers_in_the_channel(world):
     rosa = channels["rosa"]
     assert {role for role in ROLES if policy.can_delete_chat_history(member(alpha, role), rosa)} == {
         "admin", "deptadmin", "gp"}
+
+
+def test_nobody_answers_a_revoked_client_but_the_history_may_still_be_deleted(world):
+    """A revoked client reads nothing new, so no employee writes there (the page, the socket and the service
+    all ask can_post_in_channel); deleting the history stays with whoever answers in the channel."""
+    alpha, _beta, channels = world
+    rosa = channels["rosa"]
+    services.chat_access_set(member=member(alpha, "admin"), channel=rosa, allowed=False)
+    rosa = reload(rosa)
+    readers = {role for role in ROLES if policy.can_view_channel(member(alpha, role), rosa)}
+    assert readers == {"admin", "deptadmin", "gp"}
+    assert {role for role in ROLES if policy.can_post_in_channel(member(alpha, role), rosa)} == set()
+    assert {role for role in ROLES if policy.can_delete_chat_history(member(alpha, role), rosa)} == {
+        "admin", "deptadmin", "gp"}
+    # A channel closed after a consult still takes staff messages (the client reads them when it opens again).
+    Channel.objects.with_scopes_disabled().filter(pk=channels["piet"].pk).update(closed_at=timezone.now())
+    assert policy.can_post_in_channel(member(alpha, "physio"), reload(channels["piet"]))
+    assert policy.can_post_in_channel(member(alpha, "admin"), channels["public"])
 
 
 @pytest.mark.parametrize("strict_departments, answering", [

@@ -273,8 +273,12 @@ def test_revoking_and_granting_access(alpha, rosa_channel, layer, django_capture
     assert (f"chat-channel-{channel.pk}", {"type": "chat.access", "channel_id": channel.pk}) in layer.sent
     with pytest.raises(ValidationError, match="no longer send messages"):
         services.message_post(channel=stored, text="hi", client=rosa)
-    services.message_post(channel=stored, text="After", member=member(alpha, "gp"))
+    # Staff cannot write either (policy.can_post_in_channel): the client would never read it.
+    for role in ("gp", "deptadmin", "admin"):
+        with pytest.raises(ValidationError):
+            services.message_post(channel=stored, text="After", member=member(alpha, role))
     assert [m["text"] for m in selectors.messages_for(reload(channel), for_client=True)] == ["Before"]
+    assert [m["text"] for m in selectors.messages_for(reload(channel))] == ["Before"]
     services.chat_access_set(member=deptadmin, channel=stored, allowed=False)  # again: no second row
     assert len(audit(alpha, "chat.access_revoke")) == 1
 
