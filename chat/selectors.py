@@ -85,6 +85,28 @@ def client_channels(member, client):
     return list(_newest_first(queryset.annotate(unread=_unread_for_member(member))))
 
 
+def joinable_channels(member, client):
+    """The client's channels `member` cannot read yet but may join (policy.can_join_channel): a practitioner of
+    another department finds a colleague's channel on the client record (only who it is with is shown)."""
+    candidates = (_channels().filter(organization_id=member.organization_id, kind=ChannelKind.CLIENT,
+                                     client_id=client.pk)
+                  .exclude(pk__in=visible_channels(member).values("pk")))
+    return [channel for channel in _newest_first(candidates) if policy.can_join_channel(member, channel)]
+
+
+def joinable_channel_for(member, channel_id):
+    """The channel `member` may join, or Http404 (another organisation's, or a colleague's they may not join).
+    One they already read is returned too: "join" pressed twice then says why, instead of a 404."""
+    try:
+        channel_id = int(channel_id)
+    except (TypeError, ValueError):
+        raise Http404
+    channel = _channels().filter(organization_id=member.organization_id, pk=channel_id).first()
+    if channel is None or not (policy.can_join_channel(member, channel) or policy.can_view_channel(member, channel)):
+        raise Http404
+    return channel
+
+
 def chat_icon_states(member, client_ids):
     """{client id: [channels the member may see]} for list icons (dark: a channel the client has access to;
     light: none), in one query."""

@@ -25,7 +25,7 @@ from portal.access import member_required
 
 from . import selectors, services
 from .forms import AccessForm, ChannelCreateForm, MessageForm
-from .models import Channel, ChannelKind
+from .models import ChannelKind
 from .serialise import message_json
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -33,30 +33,6 @@ from .serialise import message_json
 def _channel_or_404(request, channel_id):
     # The selector raises Http404 for another organisation's channel and for one the member may not see.
     return selectors.channel_for(request.membership, channel_id)
-
-
-def joinable_channels(member, client, *, except_ids=()):
-    """The client's channels `member` cannot read yet but may join (policy.can_join_channel): a practitioner of
-    another department finds their colleague's channel on the client record. Only who it is with is shown."""
-    candidates = (Channel.objects.with_scopes_disabled()
-                  .filter(organization_id=member.organization_id, kind=ChannelKind.CLIENT, client_id=client.pk)
-                  .exclude(pk__in=list(except_ids)).select_related("client", "practitioner__user", "department"))
-    return [channel for channel in candidates if policy.can_join_channel(member, channel)]
-
-
-def _joinable_or_404(request, channel_id):
-    """A channel the member may read, or one they may join; anything else (another organisation's, a
-    colleague's they may not join) is a 404."""
-    member = request.membership
-    try:
-        return selectors.channel_for(member, channel_id)
-    except Http404:
-        pass
-    channel = (Channel.objects.with_scopes_disabled().select_related("client", "practitioner__user", "department")
-               .filter(organization_id=member.organization_id, pk=channel_id).first())
-    if channel is None or not policy.can_join_channel(member, channel):
-        raise Http404
-    return channel
 
 
 def _wants_json(request):
@@ -261,7 +237,7 @@ def channel_actions(member, channel):
 @require_POST
 def channel_join(request, channel_id):
     member = request.membership
-    channel = _joinable_or_404(request, channel_id)
+    channel = selectors.joinable_channel_for(member, channel_id)
     try:
         services.channel_join(member=member, channel=channel, request=request)
     except PermissionDenied:

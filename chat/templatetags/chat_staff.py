@@ -76,8 +76,8 @@ def client_chat_channels(context, client):
     if member is None or client.is_external:
         return ""
     from chat.forms import practitioner_choices
-    from chat.selectors import client_channels
-    from chat.views_staff import channel_actions, joinable_channels
+    from chat.selectors import client_channels, joinable_channels
+    from chat.views_staff import channel_actions
 
     request = context["request"]
     channels = list(client_channels(member, client))
@@ -85,7 +85,7 @@ def client_chat_channels(context, client):
              "actions": channel_actions(member, channel)} for channel in channels]
     # A colleague's channel the member may join but not read yet: who it is with and "Join", nothing more.
     rows += [{"channel": channel, "can_open": False, "actions": {"join": True}}
-             for channel in joinable_channels(member, client, except_ids=[c.pk for c in channels])]
+             for channel in joinable_channels(member, client)]
     channels += [row["channel"] for row in rows[len(channels):]]
     with_channel = {channel.practitioner_id for channel in channels if channel.practitioner_id}
     choices = practitioner_choices(member, client)

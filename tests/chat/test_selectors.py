@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chat import selectors, services
 from chat.models import Channel, ReadMarker
+from orgs.models import Organization
 from tests.chat.core_helpers import book, channel_of, make_client, member, reload
 
 
@@ -30,6 +31,33 @@ def test_channel_for_is_scoped_and_policy_filtered(alpha, beta, rosa_channel):
                             (member(alpha, "gp"), None)):
         with pytest.raises(Http404):
             selectors.channel_for(who, channel_id)
+
+
+def test_joinable_channels_are_a_colleagues_channels_the_member_may_join_but_not_read_yet(alpha, beta, rosa_channel):
+    rosa, channel = rosa_channel
+    physio, gp = member(alpha, "physio"), member(alpha, "gp")
+    assert selectors.joinable_channels(physio, rosa) == [channel]
+    assert selectors.joinable_channel_for(physio, str(channel.pk)) == channel
+    # The channel's own practitioner and non-practitioners join nothing; the gp reads it already.
+    for who in (gp, member(alpha, "deptadmin"), member(alpha, "admin")):
+        assert selectors.joinable_channels(who, rosa) == []
+    assert selectors.joinable_channel_for(gp, channel.pk) == channel  # readable: "join" then says why
+    # Another organisation's member, a foreign or a bad id: 404.
+    for who, channel_id in ((member(beta, "admin"), channel.pk), (member(beta, "gp"), channel.pk),
+                            (physio, channel.pk + 1000), (physio, "x1"), (physio, None)):
+        with pytest.raises(Http404):
+            selectors.joinable_channel_for(who, channel_id)
+    services.channel_join(member=physio, channel=channel)
+    assert selectors.joinable_channels(physio, rosa) == []  # joined: now one of their own channels
+
+
+def test_a_practitioner_who_may_not_see_the_client_finds_nothing_to_join(alpha, rosa_channel):
+    rosa, channel = rosa_channel
+    Organization.objects.filter(pk=alpha.pk).update(strict_departments=True)
+    physio = member(alpha, "physio")
+    assert selectors.joinable_channels(physio, rosa) == []
+    with pytest.raises(Http404):
+        selectors.joinable_channel_for(physio, channel.pk)
 
 
 def test_channel_for_client_session_opens_only_the_sessions_clients(alpha, beta, rosa_channel):
@@ -120,6 +148,14 @@ def test_client_channels_and_list_icons(alpha, rosa_channel, django_assert_max_n
 
 # --- the client's side ----------------------------------------------------------------------------
 
+def revoke_before(org, channel, message):
+    """Revoke the client's access as if just before `message` (nobody may post after a revocation, but a message
+    can still land there: a consult's room chat kept when the consult ends)."""
+    services.chat_access_set(member=member(org, "admin"), channel=channel, allowed=False)
+    Channel.objects.with_scopes_disabled().filter(pk=channel.pk).update(
+        access_revoked_at=message.created_at - timedelta(microseconds=1))
+
+
 def test_the_clients_unread_stops_at_a_revocation(alpha, rosa_channel):
     rosa, channel = rosa_channel
     gp = member(alpha, "gp")
@@ -128,8 +164,8 @@ def test_the_clients_unread_stops_at_a_revocation(alpha, rosa_channel):
     services.message_post(channel=channel, text="mine", client=rosa)  # the client read up to here
     services.message_post(channel=channel, text="three", member=gp)
     assert [c.unread for c in selectors.channels_for_client(rosa)] == [1]
-    services.chat_access_set(member=member(alpha, "admin"), channel=channel, allowed=False)
-    services.message_post(channel=reload(channel), text="after revocation", member=gp)
+    later = services.message_post(channel=channel, text="after revocation", member=gp)
+    revoke_before(alpha, channel, later)
     assert [c.unread for c in selectors.channels_for_client(rosa)] == [1]
     assert selectors.channels_for_client(make_client(alpha, "Other")) == []
 
@@ -144,7 +180,7 @@ def test_messages_for_pages_and_hides_what_a_revoked_client_may_not_read(alpha, 
     assert [m["mine"] for m in selectors.messages_for(channel, for_client=True)] == [False, True]
     assert [m["text"] for m in selectors.messages_for(channel, viewer=gp, after_id=first.pk)] == ["two"]
     assert [m["text"] for m in selectors.messages_for(channel, viewer=gp, limit=1)] == ["two"]  # the newest
-    services.chat_access_set(member=member(alpha, "admin"), channel=channel, allowed=False)
-    services.message_post(channel=reload(channel), text="three", member=gp)
+    later = services.message_post(channel=channel, text="three", member=gp)
+    revoke_before(alpha, channel, later)
     assert [m["text"] for m in selectors.messages_for(reload(channel), for_client=True)] == ["one", "two"]
     assert [m["text"] for m in selectors.messages_for(reload(channel), viewer=gp)] == ["one", "two", "three"]
