@@ -80,8 +80,13 @@ def client_may_post(channel):
             return False, _("This conversation has been closed. Please start a new one if you have a question.")
         return True, ""
     if not channel.client_access:
-        return False, _("You can no longer send messages in this chat. Please contact the practice another way "
-                        "if you have a question.")
+        # The same words live (the socket's access event) and on reload (the page): plainly who stopped it, and
+        # how to reach them instead.
+        phone = channel.organization.contact_phone
+        if phone:
+            return False, _("Your practice has stopped chat for you. Call them at %(phone)s if you have a "
+                            "question.") % {"phone": phone}
+        return False, _("Your practice has stopped chat for you. Call them if you have a question.")
     if channel.closed_at is not None:
         return False, _("This chat closed when your consult ended. It opens again with your next appointment; "
                         "until then, please contact the practice another way if you have a question.")

@@ -32,17 +32,9 @@ def wants_json(request):
 
 
 def client_side_state(channel):
-    """(can_post, why_not) for the client of `channel` (services.client_may_post decides). A revoked client is
-    told plainly that their practice stopped the chat, and how to reach it instead."""
-    can_post, reason = services.client_may_post(channel)
-    if not channel.client_access:
-        phone = channel.organization.contact_phone
-        if phone:
-            reason = _("Your practice has stopped chat for you. Call them at %(phone)s if you have a question.") % {
-                "phone": phone}
-        else:
-            reason = _("Your practice has stopped chat for you. Call them if you have a question.")
-    return can_post, reason
+    """(can_post, why_not) for the client of `channel`: services.client_may_post decides and words it (the
+    socket tells the same words live)."""
+    return services.client_may_post(channel)
 
 
 def post_message(request, channel, *, appointment=None):

@@ -271,7 +271,7 @@ def test_revoking_and_granting_access(alpha, rosa_channel, layer, django_capture
     assert not stored.client_access and stored.access_revoked_at is not None
     assert stored.access_changed_by_id == deptadmin.pk
     assert (f"chat-channel-{channel.pk}", {"type": "chat.access", "channel_id": channel.pk}) in layer.sent
-    with pytest.raises(ValidationError, match="no longer send messages"):
+    with pytest.raises(ValidationError, match="Your practice has stopped chat for you"):
         services.message_post(channel=stored, text="hi", client=rosa)
     # Staff cannot write either (policy.can_post_in_channel): the client would never read it.
     for role in ("gp", "deptadmin", "admin"):
@@ -288,6 +288,25 @@ def test_revoking_and_granting_access(alpha, rosa_channel, layer, django_capture
     assert stored.client_access and stored.access_revoked_at is None and stored.closed_at is None
     assert len(audit(alpha, "chat.access_grant")) == 1
     services.message_post(channel=stored, text="Thanks", client=rosa)
+
+
+def test_a_revoked_client_is_told_the_same_words_live_and_on_the_page(alpha, rosa_channel):
+    """One wording for a revocation: client_may_post (the socket's access event and a refused send) says what
+    the page says, with the practice's phone number when it has one."""
+    from chat.views_patient import client_side_state
+
+    rosa, channel = rosa_channel
+    services.chat_access_set(member=member(alpha, "admin"), channel=channel, allowed=False)
+    switch(alpha, contact_phone="")
+    assert services.client_may_post(reload(channel)) == (
+        False, "Your practice has stopped chat for you. Call them if you have a question.")
+    switch(alpha, contact_phone="020 123 4567")
+    stored = reload(channel)
+    assert services.client_may_post(stored) == client_side_state(stored) == (
+        False, "Your practice has stopped chat for you. Call them at 020 123 4567 if you have a question.")
+    with pytest.raises(ValidationError) as refused:
+        services.message_post(channel=stored, text="Hello?", client=rosa)
+    assert refused.value.messages == [services.client_may_post(stored)[1]]
 
 
 # --- deleting a history ---------------------------------------------------------------------------
