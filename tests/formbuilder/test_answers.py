@@ -9,6 +9,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from PIL import Image
 
+from chat.models import Message
+from chat.sealing import open_text
 from formbuilder import crypto
 from formbuilder.forms import form_class_for, questionnaire_steps
 from formbuilder.models import QuestionnaireResponse, ResponseStatus, ResponseUpload
@@ -121,6 +123,17 @@ def test_the_database_and_the_disk_hold_no_clear_text(alpha, settings):
     assert stored.startswith(b"oc1:test2:") and b"IHDR" not in stored
 
 
+def chat_message(org, text):
+    """A message in a client's chat with the gp (sealed like answers)."""
+    from chat import services as chat_services
+    from tests.chat.core_helpers import book, channel_of, make_client
+
+    client = make_client(org, "Rotation")
+    book(org, client)
+    with scopes_disabled():
+        return chat_services.message_post(channel=channel_of(org, client), text=text, member=org.people["gp"])
+
+
 def test_rotation_reseals_everything_under_the_newest_key(alpha, settings):
     response = new_response(alpha, questions=[("singleline", "Complaint", True, ""), ("image", "Photo", False, "")])
     form = form_class_for(response.questions)({"complaint": SECRET}, {"photo": png_upload()})
@@ -129,11 +142,16 @@ def test_rotation_reseals_everything_under_the_newest_key(alpha, settings):
         response_save(response_id=response.pk, organization=alpha, cleaned_data=form.cleaned_data,
                       questions=response.questions)
     untouched = new_response(alpha)  # no answers yet: nothing to re-seal
+    message = chat_message(alpha, SECRET)  # chat messages are sealed with the same keys
     new_entry = crypto.new_key_text("test3")
     settings.QUESTIONNAIRE_KEYS = f"{new_entry},{settings.QUESTIONNAIRE_KEYS}"
+    before = io.StringIO()
+    call_command("rotate_questionnaire_keys", "--status", stdout=before)
+    assert "test2: 1 answers, 1 uploads, 1 chat messages" in before.getvalue()
     out = io.StringIO()
     call_command("rotate_questionnaire_keys", stdout=out)
     assert "Responses to re-seal: 1." in out.getvalue()
+    assert "Re-sealed 1 chat messages under key test3." in out.getvalue()
     with scopes_disabled():
         response.refresh_from_db()
         upload = ResponseUpload.objects.get(response=response)
@@ -146,9 +164,19 @@ def test_rotation_reseals_everything_under_the_newest_key(alpha, settings):
     settings.QUESTIONNAIRE_KEYS = new_entry
     with scopes_disabled():
         assert answers_open(QuestionnaireResponse.objects.get(pk=response.pk))["complaint"] == SECRET
+        stored = Message.objects.get(pk=message.pk)
+        assert bytes(stored.sealed_text).startswith(b"oc1:test3:") and open_text(stored) == SECRET
     status = io.StringIO()
     call_command("rotate_questionnaire_keys", "--status", stdout=status)
-    assert "test3 (newest): 1 answers, 1 uploads" in status.getvalue()
+    assert "test3 (newest): 1 answers, 1 uploads, 1 chat messages" in status.getvalue()
+    assert "test2" not in status.getvalue()
+
+
+def test_status_refuses_when_chat_messages_need_a_key_that_was_dropped(alpha, settings):
+    chat_message(alpha, SECRET)
+    settings.QUESTIONNAIRE_KEYS = crypto.new_key_text("fresh")
+    with pytest.raises(CommandError, match="test2"):
+        call_command("rotate_questionnaire_keys", "--status", stdout=io.StringIO())
 
 
 def test_status_refuses_when_answers_need_a_key_that_was_dropped(alpha, settings):
