@@ -209,7 +209,8 @@ def channel_page(request, channel_id):
 @member_required
 @require_GET
 def channel_updates(request, channel_id):
-    """Messages after ?after=<id> (the panel polls this while its socket is down); reading them marks read."""
+    """Messages after ?after=<id> (the panel polls this while its socket is down); reading them marks read.
+    Without `after` (or 0) it returns the history, so it is audited like the page."""
     member = request.membership
     channel = _channel_or_404(request, channel_id)
     try:
@@ -217,6 +218,8 @@ def channel_updates(request, channel_id):
     except ValueError:
         after_id = 0
     found = selectors.messages_for(channel, viewer=member, after_id=after_id or None)
+    if not after_id:
+        _audit_view(request, channel)  # the whole history (up to 200 messages), as the page shows it: a read
     if found:
         _mark_read(member, channel)
     refusal = write_refusal(member, channel)
