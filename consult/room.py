@@ -183,8 +183,11 @@ def _close(consult):
     # The chat's retention (F-CHAT-5): the room's chat moves into the client's channel, or is deleted with it.
     from chat.services import consult_ended
 
-    consult_ended(consult=consult)
-    if consult.organization.delete_chat_after_consult:
+    kept_in = consult_ended(consult=consult)
+    # Once copied into the channel, the channel is the one place the lines are kept (its "delete history" then
+    # deletes everything); with "delete after the consult" they go too. Only a consult without a client (no
+    # channel to keep them in) keeps its room lines.
+    if kept_in is not None or consult.organization.delete_chat_after_consult:
         ConsultMessage.objects.with_scopes_disabled().filter(consult=consult).delete()
     files = list(SharedFile.objects.with_scopes_disabled().filter(consult=consult))
     SharedFile.objects.with_scopes_disabled().filter(pk__in=[f.pk for f in files]).delete()
