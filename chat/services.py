@@ -314,11 +314,29 @@ def _room_author(consult, message):
     return Author.CLIENT, None
 
 
+def _pair_has_later_appointment(appointment):
+    """Does the appointment's pair (its client with the same practitioner, or with the same department for a
+    department channel) have another appointment still to come? The client may already be looking at it."""
+    from consult.models import Appointment, AppointmentStatus
+
+    later = Appointment.objects.with_scopes_disabled().filter(
+        organization_id=appointment.organization_id, client_id=appointment.client_id,
+        status=AppointmentStatus.SCHEDULED, starts_at__gt=appointment.starts_at,
+    ).exclude(pk=appointment.pk)
+    if appointment.practitioner_id:
+        later = later.filter(practitioner_id=appointment.practitioner_id)
+    else:
+        later = later.filter(practitioner__isnull=True, department_id=appointment.department_id)
+    return later.exists()
+
+
 def consult_ended(*, consult):
     """Apply the organisation's chat retention when a consult ends (called in consult/room.py's transaction):
     - "delete the chat after the consult": the channel's messages are deleted and the channel closes;
     - otherwise the room's chat is kept in the channel (its lines, marked with the appointment);
-    - "chat stays open after the consult" off: the channel closes for the client until the next appointment."""
+    - "chat stays open after the consult" off: the channel closes for the client until the next appointment.
+    The channel does not close while the pair has a later appointment booked (the client would read "closed
+    until your next appointment" while looking at it): the end of that appointment's consult closes it."""
     from consult.models import ConsultMessage, ConsultPresence, PeerRole
 
     appointment = consult.appointment
@@ -366,7 +384,8 @@ def consult_ended(*, consult):
                             channel_id=channel.pk, member_id=membership_id,
                             defaults={"organization_id": organization.pk, "read_at": newest})
                 fields.append("last_message_at")
-        if organization.delete_chat_after_consult or not organization.chat_open_after_consult:
+        if ((organization.delete_chat_after_consult or not organization.chat_open_after_consult)
+                and not _pair_has_later_appointment(appointment)):
             channel.closed_at = timezone.now()
             fields.append("closed_at")
         if fields:
