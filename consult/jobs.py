@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from chat.models import Message
 from orgs.models import Organization
 from orgs.scoping import organization_scope
 from orgs.services import audit_record
@@ -18,6 +19,7 @@ from .models import (
     Appointment,
     AppointmentParticipant,
     AppointmentStatus,
+    ConsultMessage,
     DeliveryStatus,
     EmailDelivery,
     EmailKind,
@@ -90,6 +92,10 @@ def anonymise_old_appointments(*, now=None):
             AppointmentParticipant.objects.filter(appointment_id__in=ids).update(person=None)
             EmailDelivery.objects.filter(appointment_id__in=ids).update(to="", error="")
             RetiredLink.objects.filter(appointment_id__in=ids).delete()
+            # Chat: a message sent from the waiting room would tie the appointment to its client's channel again,
+            # and room chat lines keep the client's name and words.
+            Message.objects.filter(organization=organization, appointment_id__in=ids).update(appointment=None)
+            ConsultMessage.objects.filter(organization=organization, consult__appointment_id__in=ids).delete()
             Appointment.objects.filter(pk__in=ids).update(
                 client=None, client_number="", personal_message="", anonymised_at=now
             )

@@ -6,12 +6,16 @@ Finding 4: anonymise_old_appointments unlinks chat messages from the anonymised 
 room chat lines."""
 
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from chat import services
 from chat.models import Message
 from consult import room
-from consult.models import AppointmentParticipant, ConsultMessage
+from consult.jobs import anonymise_old_appointments
+from consult.models import Appointment, AppointmentParticipant, ConsultMessage
 from orgs.scoping import scopes_disabled
 from tests.chat.core_helpers import book, channel_of, make_client, member, switch
 
@@ -66,3 +70,47 @@ def test_room_chat_deleted_with_delete_after_consult(alpha):
     room.consult_end(member=member(alpha, "gp"), consult=consult)
     assert _room_lines(consult) == 0
     assert not Message.objects.with_scopes_disabled().filter(channel=channel_of(alpha, rosa)).exists()
+
+
+# --- anonymisation ----------------------------------------------------------------------------------
+
+def _age(appointment, days):
+    with scopes_disabled():
+        Appointment.objects.filter(pk=appointment.pk).update(starts_at=timezone.now() - timedelta(days=days))
+
+
+@pytest.mark.django_db
+def test_anonymising_an_appointment_unlinks_its_chat_messages(alpha):
+    """Chat messages sent from the waiting room (Message.appointment) must not tie an anonymised appointment to its
+    client's channel; the messages themselves stay in the channel (the conversation is the client's)."""
+    switch(alpha, anonymise_after_days=30)
+    rosa = make_client(alpha)
+    appointment = book(alpha, rosa, minutes=5)
+    recent = book(alpha, rosa, minutes=90)
+    channel = channel_of(alpha, rosa)
+    services.message_post(channel=channel, text="I am in the waiting room", client=rosa, appointment=appointment)
+    services.message_post(channel=channel, text="See you soon", client=rosa, appointment=recent)
+    _age(appointment, 60)
+    anonymise_old_appointments()
+    with scopes_disabled():
+        assert Appointment.objects.get(pk=appointment.pk).client_id is None
+        assert not Message.objects.filter(appointment_id=appointment.pk).exists(), \
+            "an anonymised appointment is still tied to its client through chat messages"
+        assert Message.objects.filter(channel=channel).count() == 2
+        assert Message.objects.filter(appointment_id=recent.pk).count() == 1  # not anonymised: untouched
+
+
+@pytest.mark.django_db
+def test_anonymising_an_appointment_leaves_no_room_chat(alpha):
+    """Room chat lines of an anonymised appointment (here: a consult without a client channel to keep them in,
+    as after retention "keep" before the fix) keep the client's name and words: they are deleted."""
+    switch(alpha, anonymise_after_days=30)
+    rosa, appointment, consult = _consult_with_room_chat(alpha)
+    _age(appointment, 60)
+    _same_rosa, _recent, recent_consult = _consult_with_room_chat(alpha, client=rosa)
+    anonymise_old_appointments()
+    with scopes_disabled():
+        names = list(ConsultMessage.objects.filter(consult__appointment=appointment).values_list("sender_name",
+                                                                                                 flat=True))
+    assert names == [], f"room chat lines of an anonymised appointment are kept: {names}"
+    assert _room_lines(recent_consult) == 1
