@@ -212,7 +212,22 @@ class ChatConsumer(RejectingConsumer):
             from .views_patient import client_side_state
 
             return client_side_state(channel)[1]
+        if self.viewer.kind == "link" and self._link_chat_over():
+            return _("Chatting through this appointment link has ended. Reload the page to see how to continue in "
+                     "the patient portal.")
         return _("This conversation is no longer available here. Reload the page.")
+
+    def _link_chat_over(self):
+        """Whether this link session's chat ended by time (views_link.LINK_CHAT_AFTER_WINDOW), not otherwise."""
+        from .views_link import link_chat_over, link_participant
+
+        organization = organization_of(self.scope)
+        if organization is None:
+            return False
+        with organization_scope(organization):
+            request = browser_request(self.scope, organization)
+            participant = link_participant(request) if request is not None else None
+            return participant is not None and link_chat_over(request, participant)
 
     # --- from the browser -------------------------------------------------------------------------
 

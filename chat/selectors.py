@@ -158,15 +158,18 @@ def channel_for_client_session(organization, client_ids, channel_id):
 
 # --- messages ---------------------------------------------------------------------------------------
 
-def message_list(channel, *, after_id=None, for_client=False, limit=200):
+def message_list(channel, *, after_id=None, for_client=False, limit=200, since=None):
     """The channel's messages, oldest first (the newest `limit` of them, or those after `after_id`), each
-    with its opened `.text`. `for_client`: nothing sent after the client's access was revoked."""
+    with its opened `.text`. `for_client`: nothing sent after the client's access was revoked. `since`: nothing
+    older (the appointment link shows the conversation from its appointment's booking on)."""
     queryset = Message.objects.with_scopes_disabled().filter(channel_id=channel.pk,
                                                              organization_id=channel.organization_id)
     if after_id:
         queryset = queryset.filter(pk__gt=int(after_id))
     if for_client and channel.access_revoked_at is not None:
         queryset = queryset.filter(created_at__lte=channel.access_revoked_at)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
     messages = list(queryset.select_related("sender__user").order_by("-created_at", "-pk")[:limit])
     messages.reverse()
     for message in messages:
@@ -175,7 +178,7 @@ def message_list(channel, *, after_id=None, for_client=False, limit=200):
     return messages
 
 
-def messages_for(channel, *, viewer=None, after_id=None, for_client=False, limit=200):
+def messages_for(channel, *, viewer=None, after_id=None, for_client=False, limit=200, since=None):
     """The messages as JSON-ready dicts (chat/serialise.py `message_json`); `viewer` decides "mine" (a
     Membership for staff; the client's side is "client" by default with `for_client`)."""
     from .serialise import message_json
@@ -184,4 +187,4 @@ def messages_for(channel, *, viewer=None, after_id=None, for_client=False, limit
         viewer = Author.VISITOR if channel.kind == ChannelKind.PUBLIC else Author.CLIENT
 
     return [message_json(message, viewer=viewer)
-            for message in message_list(channel, after_id=after_id, for_client=for_client, limit=limit)]
+            for message in message_list(channel, after_id=after_id, for_client=for_client, limit=limit, since=since)]

@@ -4,17 +4,26 @@ Whether the client comes too early, on time or too late, the link's pages show t
 (its practitioner's, or its department's) when the organisation has "chat in the waiting room" on. Only the
 appointment's client chats there: guests on the same appointment have links too, but the conversation is
 the client's own. A cancelled appointment or a replaced link (SESSION_TOKEN no longer matches) has none.
+
+The link is a bearer URL without a PIN (F-PORTAL-2 asks for one outside the appointment window), so its chat is
+bounded to the appointment: it works from the booking until LINK_CHAT_AFTER_WINDOW after the link's window
+closes, and shows the conversation only from the appointment's booking on. After that the pages point to the
+patient portal (its sign-in asks for the PIN), where the whole conversation is.
 """
+
+from datetime import timedelta
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consult import room
+from consult import links, room
 from consult.models import AppointmentStatus
 from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN
+from portal.patient_links import portal_path
 
 from . import selectors, services
 from .models import Channel, ChannelKind
@@ -32,8 +41,18 @@ def appointment_channel(appointment):
     return channel or services.channel_ensure_for_appointment(appointment=appointment)
 
 
-def link_chat(request):
-    """(participant, channel) when this browser's appointment link may chat now, else None."""
+# How long after the link's window closes (links.Window.closes_at) its chat still works: time to read the
+# practice's answer after a consult, and to ask a question the next day.
+LINK_CHAT_AFTER_WINDOW = timedelta(hours=24)
+
+
+def link_chat_ends_at(appointment, organization):
+    return links.Window(appointment, organization).closes_at + LINK_CHAT_AFTER_WINDOW
+
+
+def link_participant(request):
+    """The appointment's client participant of this browser's link session when "chat in the waiting room" is on
+    (whatever the time), else None."""
     organization = getattr(request, "organization", None)
     if organization is None or not organization.chat_in_waiting_room:
         return None
@@ -45,10 +64,32 @@ def link_chat(request):
     if (appointment.client_id is None or participant.person_id != appointment.client_id
             or appointment.status == AppointmentStatus.CANCELLED or appointment.anonymised_at):
         return None
-    channel = appointment_channel(appointment)
+    return participant
+
+
+def link_chat_over(request, participant):
+    return timezone.now() > link_chat_ends_at(participant.appointment, request.organization)
+
+
+def link_chat(request):
+    """(participant, channel) when this browser's appointment link may chat now, else None (also once the link's
+    chat is over: the socket and the JSON follow this)."""
+    participant = link_participant(request)
+    if participant is None or link_chat_over(request, participant):
+        return None
+    channel = appointment_channel(participant.appointment)
     if channel is None:
         return None
     return participant, channel
+
+
+def ended_context(request):
+    """What chat/patient/_link_chat_ended.html needs when this link's chat is over (the portal takes over), else
+    None."""
+    participant = link_participant(request)
+    if participant is None or not link_chat_over(request, participant):
+        return None
+    return {"portal_url": portal_path(participant.appointment.client)}
 
 
 def panel_context(request):
@@ -56,12 +97,14 @@ def panel_context(request):
     found = link_chat(request)
     if found is None:
         return None
-    _participant, channel = found
+    participant, channel = found
     can_post, reason = client_side_state(channel)
     if channel.client_access:
         services.channel_mark_read_by_client(channel=channel)
     return {
-        "channel": channel, "history": selectors.messages_for(channel, viewer="client", for_client=True),
+        "channel": channel,
+        "history": selectors.messages_for(channel, viewer="client", for_client=True,
+                                          since=participant.appointment.created_at),
         "ws_path": f"/ws/chat/{channel.pk}/", "updates_url": reverse("consult:chat:updates"),
         "post_url": reverse("consult:chat:post"), "can_post": can_post, "closed_reason": reason, "me": "client",
     }
@@ -91,8 +134,8 @@ def post(request):
 @require_GET
 def updates(request):
     """The chat component's fallback while its socket is down: new messages since ?after=<id> (marks read)."""
-    _participant, channel = _found_or_404(request)
-    payload = updates_payload(channel, request.GET.get("after"))
+    participant, channel = _found_or_404(request)
+    payload = updates_payload(channel, request.GET.get("after"), since=participant.appointment.created_at)
     if channel.client_access and payload["messages"]:
         services.channel_mark_read_by_client(channel=channel)
     return JsonResponse(payload)

@@ -66,14 +66,16 @@ def posted_response(request, message, error, *, back_url):
     return redirect(f"{back_url}#chat-form" if message is None else f"{back_url}#chat-end")
 
 
-def updates_payload(channel, after):
-    """New messages after id `after` for the client, and whether they may still write."""
+def updates_payload(channel, after, *, since=None):
+    """New messages after id `after` for the client, and whether they may still write. `since`: none older (the
+    appointment link's view of the conversation)."""
     try:
         after_id = int(after) if after else None
     except ValueError:
         after_id = None
     can_post, reason = client_side_state(channel)
-    return {"messages": selectors.messages_for(channel, viewer="client", after_id=after_id, for_client=True),
+    return {"messages": selectors.messages_for(channel, viewer="client", after_id=after_id, for_client=True,
+                                               since=since),
             "open": can_post, "reason": reason}
 
 

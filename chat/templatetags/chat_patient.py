@@ -4,7 +4,8 @@ know about it.
 
     {% load chat_patient %}
     {% patient_chat_summary %}   the "Messages" section of the portal home (needs `clients` in the context)
-    {% waiting_room_chat %}      the appointment's chat panel when the link's client may chat (else nothing)
+    {% waiting_room_chat %}      the appointment's chat panel when the link's client may chat; once the link's
+                                 chat is over, where to go on (the patient portal); else nothing
 
 Both render in the page's own context (csrf_token, csp_nonce, request stay available to the includes).
 """
@@ -31,12 +32,15 @@ def patient_chat_summary(context):
 
 @register.simple_tag(takes_context=True)
 def waiting_room_chat(context):
-    from chat.views_link import panel_context
+    from chat.views_link import ended_context, panel_context
 
     request = context.get("request")
     if request is None:
         return ""
     values = panel_context(request)
-    if values is None:
-        return ""
-    return _render(context, "chat/patient/_link_chat.html", values)
+    if values is not None:
+        return _render(context, "chat/patient/_link_chat.html", values)
+    ended = ended_context(request)  # the link's chat is over: the conversation goes on in the portal
+    if ended is not None:
+        return _render(context, "chat/patient/_link_chat_ended.html", ended)
+    return ""
