@@ -95,6 +95,18 @@ def staff_member(request, organization):
     return member
 
 
+def posts_limited(viewer):
+    """Count one post of a client, link or visitor socket in the same limit as the HTTP post view of that kind
+    (the per-socket token bucket alone would let a script open new sockets); True when over it."""
+    if viewer.kind == "visitor":
+        from .views_widget import visitor_post_limited
+
+        return bool(visitor_post_limited(viewer.channel))
+    from .views_patient import client_post_limited
+
+    return client_post_limited(viewer.channel)
+
+
 def _default_language(organization, *preferred):
     return next((language for language in preferred if language), organization.default_language)
 
@@ -272,6 +284,8 @@ class ChatConsumer(RejectingConsumer):
             refusal = write_refusal(viewer.member, viewer.channel)  # the staff page's rule (revoked: nobody writes)
             if refusal:
                 raise ValidationError(refusal)
+        elif posts_limited(viewer):
+            raise ValidationError(_("You sent many messages in a short time. Please try again in a minute."))
         author = {"member": viewer.member} if viewer.kind == "staff" else (
             {"visitor": True} if viewer.kind == "visitor" else {"client": viewer.channel.client})
         return services.message_post(channel=viewer.channel, text=text, appointment=viewer.appointment, **author)

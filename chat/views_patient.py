@@ -37,12 +37,18 @@ def client_side_state(channel):
     return services.client_may_post(channel)
 
 
+def client_post_limited(channel):
+    """Count one post by the channel's client (portal or appointment link, by HTTP or by socket: one limit, so
+    opening new sockets does not get round it). True when over the limit."""
+    return bool(throttle.hit(f"chat:client-post:{channel.pk}", limit=POST_LIMIT, window_seconds=POST_WINDOW_SECONDS))
+
+
 def post_message(request, channel, *, appointment=None):
     """Post the form's text as the channel's client. Returns (message, error text)."""
     can_post, reason = client_side_state(channel)
     if not can_post:
         return None, reason
-    if throttle.hit(f"chat:client-post:{channel.pk}", limit=POST_LIMIT, window_seconds=POST_WINDOW_SECONDS):
+    if client_post_limited(channel):
         return None, _("You sent many messages in a short time. Please wait a minute and try again.")
     try:
         message = services.message_post(channel=channel, text=request.POST.get("text", ""), client=channel.client,

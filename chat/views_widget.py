@@ -173,12 +173,18 @@ def conversation(request, key, credential):
     )))
 
 
+def visitor_post_limited(channel):
+    """Count one post by the visitor (by HTTP or by socket: one limit, so new sockets do not get round it). None when
+    allowed, else the epoch second the limit ends."""
+    return throttle.hit(f"chat:widget-post:{channel.pk}", limit=POSTS_PER_CONVERSATION,
+                        window_seconds=POSTS_WINDOW_SECONDS)
+
+
 def _post(request, organization, channel, here):
     can_post, reason = services.client_may_post(channel)
     if not can_post:
         return _post_refused(request, organization, reason, status=403)
-    until = throttle.hit(f"chat:widget-post:{channel.pk}", limit=POSTS_PER_CONVERSATION,
-                         window_seconds=POSTS_WINDOW_SECONDS)
+    until = visitor_post_limited(channel)
     if until:
         refusal = _("You sent many messages in a short time.") + " " + _retry_text(until)
         return _too_many(_post_refused(request, organization, refusal, status=TOO_MANY), until)

@@ -1,0 +1,103 @@
+"""Security review of the chat (#9), the sockets (the real ASGI application).
+
+Finding 5: socket posts count in the same limit (portal/throttle.hit, same key and limit) as the HTTP post view of
+the same kind of viewer (portal and appointment link: views_patient; widget visitor: views_widget), so opening new
+sockets does not get round it; a limited send answers {"type": "error", "message": "…try again in a minute."}.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.cache import cache
+
+from chat import services
+from chat.models import Author, Message
+from chat.views_patient import POST_LIMIT
+from chat.views_widget import POSTS_PER_CONVERSATION
+from orgs.scoping import scopes_disabled
+from tests.chat.test_consumers import (
+    appointment,
+    channel_with,
+    client_of,
+    link_key,
+    participant,
+    path_of,
+    portal_key,
+    socket,
+    switch,
+)
+from tests.conftest import host_client, make_org
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+TIMEOUT = 3
+LIMITED = "try again in a minute"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+async def _flood(path, host, key=None, *, sockets, sends, hello=None):
+    """Open `sockets` fresh sockets one after another, each sending `sends` messages; the answers' types and
+    how many said the limit was reached."""
+    limited = 0
+    for _round in range(sockets):
+        sock = socket(path, host, key)
+        connected, _ = await sock.connect(timeout=TIMEOUT)
+        assert connected
+        if hello:
+            await sock.send_json_to({"type": "hello", "token": hello})
+        for _n in range(sends):
+            await sock.send_json_to({"type": "send", "text": "spam"})
+            answer = await sock.receive_json_from(timeout=TIMEOUT)
+            limited += answer["type"] == "error" and LIMITED in answer["message"]
+        await sock.disconnect()
+    return limited
+
+
+def _stored(channel, author):
+    with scopes_disabled():
+        return Message.objects.filter(channel=channel, author=author).count()
+
+
+def test_patient_socket_posts_share_the_http_posting_limit():
+    """Each socket has its own token bucket (burst 5): without the shared limit, fresh sockets post without end."""
+    alpha = make_org("alpha", "Alpha Practice")
+    rosa = client_of(alpha)
+    channel = channel_with(alpha, rosa)
+    key = portal_key(alpha, rosa)
+    limited = async_to_sync(_flood)(path_of(channel), "alpha.localhost", key, sockets=8, sends=5)
+    assert _stored(channel, Author.CLIENT) == POST_LIMIT
+    assert limited == 8 * 5 - POST_LIMIT
+
+
+def test_link_socket_and_http_posts_count_together():
+    """The appointment link's HTTP posts (/c/chat/) and its socket's posts are one limit."""
+    alpha = make_org("alpha", "Alpha Practice")
+    switch(alpha, chat_in_waiting_room=True)
+    rosa = client_of(alpha)
+    booked = appointment(alpha, rosa, minutes=5)
+    with scopes_disabled():
+        channel = services.channel_ensure_for_appointment(appointment=booked)
+    key = link_key(alpha, participant(booked, "client"))
+    browser = host_client(alpha)
+    browser.cookies["sessionid"] = key
+    for _n in range(POST_LIMIT):
+        assert browser.post("/c/chat/", {"text": "by form"}, HTTP_ACCEPT="application/json").status_code == 201
+    limited = async_to_sync(_flood)(path_of(channel), "alpha.localhost", key, sockets=1, sends=1)
+    assert limited == 1 and _stored(channel, Author.CLIENT) == POST_LIMIT
+
+
+def test_visitor_sockets_share_the_widget_posting_limit():
+    alpha = make_org("alpha", "Alpha Practice")
+    switch(alpha, public_chat_widget=True)
+    alpha.public_chat_widget = True
+    with scopes_disabled():
+        channel, token = services.public_conversation_start(
+            organization=alpha, name="Vera Visitor", email="", text="Do you take new patients?", language="en")
+    limited = async_to_sync(_flood)(path_of(channel), "alpha.localhost", sockets=3, sends=5, hello=token)
+    assert _stored(channel, Author.VISITOR) == 1 + POSTS_PER_CONVERSATION  # the first question, then the limit
+    assert limited == 3 * 5 - POSTS_PER_CONVERSATION
