@@ -51,6 +51,10 @@ class ChatPanel {
     this.pollTimer = null;
     this.pending = null; // {text, timer} while a socket send waits for its echo
     this.stopped = false; // the server said this viewer may not be here (4401/4403): no reconnecting
+    // The viewer may not write (access revoked, chat closed): nothing new can be asked for by polling, and "no
+    // live connection" would contradict the notice that says why the chat stopped. A page without a form that
+    // shows a reason starts so.
+    this.accessClosed = !this.form && Boolean(this.closedBox && !this.closedBox.hidden);
     this.scrollToEnd();
     this.setUpForm();
     if (root.dataset.wsPath) this.connect();
@@ -114,6 +118,16 @@ class ChatPanel {
   }
 
   setAccess(open, reason) {
+    const wasClosed = this.accessClosed;
+    this.accessClosed = !open;
+    if (!open) {
+      this.stopPolling();
+      this.showConnection("");
+    } else if (wasClosed && !this.live) {
+      // Open again while the socket is away: say so and poll, as before it closed.
+      this.showConnection(this.root.dataset.textOffline);
+      this.startPolling();
+    }
     if (!this.closedBox) return;
     if (open) {
       // The form comes only from the server: a page that had none says to reload (never reloads by itself).
@@ -273,8 +287,10 @@ class ChatPanel {
 
   down() {
     this.root.dataset.chatSocket = this.stopped ? "closed" : "reconnecting";
-    this.showConnection(this.root.dataset.textOffline);
-    this.startPolling();
+    if (!this.accessClosed) {
+      this.showConnection(this.root.dataset.textOffline);
+      this.startPolling();
+    }
     if (this.stopped || !this.root.dataset.wsPath) return;
     this.retries += 1;
     const delay = Math.min(1000 * 2 ** this.retries, MAX_BACKOFF_MS) + Math.random() * 500;
@@ -284,7 +300,7 @@ class ChatPanel {
   // --- polling (while the socket is down) ---
 
   startPolling() {
-    if (this.pollTimer || !this.root.dataset.updatesUrl) return;
+    if (this.pollTimer || this.accessClosed || !this.root.dataset.updatesUrl) return;
     this.pollTimer = setInterval(() => this.poll(), POLL_MS);
     this.poll(); // at once: the socket may have missed something before it went down
   }
