@@ -373,7 +373,9 @@ class ChatConsumer(RejectingConsumer):
 
 
 class ChatInboxConsumer(RejectingConsumer):
-    """A staff member's portal pages: told when any conversation of the organisation changed (unread badges)."""
+    """A staff member's portal pages: told when any conversation of the organisation changed (unread badges).
+    Like a conversation's socket it re-reads the session for every event: a sign-out, an expired session or an
+    ended membership closes it (4403) instead of hearing on."""
 
     async def connect(self):
         self.group = await database_sync_to_async(self._group)()
@@ -392,6 +394,12 @@ class ChatInboxConsumer(RejectingConsumer):
         return services.organization_group(organization.pk)
 
     async def chat_changed(self, event):
+        if self.group is None:
+            return
+        if await database_sync_to_async(self._group)() != self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+            return await self.close(code=FORBIDDEN)
         await self.send_json({"type": "changed"})
 
     async def disconnect(self, code):

@@ -3,16 +3,20 @@
 Finding 5: socket posts count in the same limit (portal/throttle.hit, same key and limit) as the HTTP post view of
 the same kind of viewer (portal and appointment link: views_patient; widget visitor: views_widget), so opening new
 sockets does not get round it; a limited send answers {"type": "error", "message": "…try again in a minute."}.
+Finding 6: the staff inbox socket re-checks the session and membership for every event and closes when they fail.
 """
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 
 from chat import services
 from chat.models import Author, Message
 from chat.views_patient import POST_LIMIT
 from chat.views_widget import POSTS_PER_CONVERSATION
+from orgs.models import Membership
 from orgs.scoping import scopes_disabled
 from tests.chat.test_consumers import (
     appointment,
@@ -23,6 +27,8 @@ from tests.chat.test_consumers import (
     path_of,
     portal_key,
     socket,
+    staff_key,
+    staff_post,
     switch,
 )
 from tests.conftest import host_client, make_org
@@ -101,3 +107,38 @@ def test_visitor_sockets_share_the_widget_posting_limit():
     limited = async_to_sync(_flood)(path_of(channel), "alpha.localhost", sockets=3, sends=5, hello=token)
     assert _stored(channel, Author.VISITOR) == 1 + POSTS_PER_CONVERSATION  # the first question, then the limit
     assert limited == 3 * 5 - POSTS_PER_CONVERSATION
+
+
+def _signed_out(key):
+    SessionStore(session_key=key).delete()
+
+
+def _deactivated(org, key):
+    Membership.objects.with_scopes_disabled().filter(pk=org.people[key].pk).update(is_active=False)
+
+
+@pytest.mark.parametrize("lose_access", ["signed out", "deactivated"])
+def test_inbox_socket_stops_when_the_employee_may_no_longer_listen(lose_access):
+    """The inbox socket used to check the session only when it opened: after a sign-out (or expiry, or the
+    membership's end) it kept hearing every chat change of the organisation."""
+    alpha = make_org("alpha", "Alpha Practice")
+    channel = channel_with(alpha, client_of(alpha))
+    key = staff_key(alpha, "gp")
+
+    async def scenario():
+        sock = socket("/ws/chat/inbox/", "alpha.localhost", key)
+        connected, _ = await sock.connect(timeout=TIMEOUT)
+        assert connected
+        await database_sync_to_async(staff_post)(alpha, channel, "first", who="deptadmin")
+        assert await sock.receive_json_from(timeout=TIMEOUT) == {"type": "changed"}  # still allowed: hears
+        if lose_access == "signed out":
+            await database_sync_to_async(_signed_out)(key)
+        else:
+            await database_sync_to_async(_deactivated)(alpha, "gp")
+        await database_sync_to_async(staff_post)(alpha, channel, "second", who="deptadmin")
+        output = await sock.receive_output(timeout=TIMEOUT)
+        await sock.disconnect()
+        return output
+
+    output = async_to_sync(scenario)()
+    assert output["type"] == "websocket.close" and output["code"] == 4403, output
