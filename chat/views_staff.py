@@ -249,6 +249,8 @@ def channel_join(request, channel_id):
         _service_error(request, error)
     else:
         messages.success(request, _("You have joined the chat with %(name)s.") % {"name": _subject(channel)})
+        # Joined to read and answer: straight to the conversation, not back to where "Join" was pressed.
+        return redirect("portal:message_channel", channel.pk)
     return redirect(_back(request, channel))
 
 

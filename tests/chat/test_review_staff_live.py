@@ -30,3 +30,19 @@ def test_the_client_access_status_open_is_not_the_verb(alpha, monkeypatch):
     facts = html.split('class="facts card chat-facts">')[1].split("</dl>")[0]
     status = facts.rsplit("<dd>", 1)[1].split("</dd>")[0]
     assert status and status != "Openen"
+
+
+# --- joining ------------------------------------------------------------------------------------------------
+
+def test_joining_leads_to_the_channel_and_a_refused_join_back_to_the_record(alpha):
+    """A practitioner of another department joins from the client record: the page that follows is the
+    conversation just joined. When joining is refused (already in it), "next" brings them back."""
+    rosa = make_client(alpha)
+    book(alpha, rosa)
+    channel = channel_of(alpha, rosa)
+    physio = staff(alpha, "physio")
+    record = f"/portal/clients/{rosa.pk}/#chat"
+    joined = physio.post(f"/portal/messages/{channel.pk}/join/", {"next": record})
+    assert joined.status_code == 302 and joined["Location"] == f"/portal/messages/{channel.pk}/"
+    again = physio.post(f"/portal/messages/{channel.pk}/join/", {"next": record})
+    assert again.status_code == 302 and again["Location"] == record

@@ -336,7 +336,8 @@ def test_a_colleague_of_another_department_sees_no_channel_until_joining(alpha):
     assert f'action="/portal/messages/{channel.pk}/join/"' in record
     assert f'href="/portal/messages/{channel.pk}/"' not in record  # no "Open" before joining
     response = physio.post(f"/portal/messages/{channel.pk}/join/", {"next": f"/portal/clients/{rosa.pk}/#chat"})
-    assert response.status_code == 302 and response["Location"] == f"/portal/clients/{rosa.pk}/#chat"
+    # Joined: straight to the conversation (the client record's "next" is only for when joining fails).
+    assert response.status_code == 302 and response["Location"] == f"/portal/messages/{channel.pk}/"
     with scopes_disabled():
         assert ChannelMember.objects.filter(channel=channel, member=alpha.people["physio"]).exists()
     assert audit_rows("chat.channel_join", target_id=str(channel.pk))
