@@ -12,6 +12,16 @@ const MAX_BACKOFF_MS = 30000;
 const SEND_TIMEOUT_MS = 10000;
 // The same rule as chat/templatetags/chat_text.py: an address up to whitespace, not ending in punctuation.
 const LINK_PATTERN = /\b(?:https?:\/\/|www\.)[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi;
+const FORMAT_CHARACTER = /\p{Cf}/u;
+
+// The same rule as chat_text.py `linkable`: only an address that shows where it goes becomes a link. Not with
+// userinfo, "@" before the host (www.bank.com@evil.test goes to evil.test), and not with invisible format
+// characters (Unicode category Cf: U+202E turns the shown text around). Such text stays plain.
+export function linkable(address) {
+  if (FORMAT_CHARACTER.test(address)) return false;
+  const authority = address.replace(/^https?:\/\//i, "").split(/[/?#\\]/, 1)[0];
+  return !authority.includes("@");
+}
 
 export function linkified(text) {
   // Text nodes and <a> elements only.
@@ -19,6 +29,7 @@ export function linkified(text) {
   let last = 0;
   for (const match of String(text).matchAll(LINK_PATTERN)) {
     const address = match[0];
+    if (!linkable(address)) continue; // stays in the plain run
     fragment.append(document.createTextNode(text.slice(last, match.index)));
     const link = document.createElement("a");
     link.href = /^https?:\/\//i.test(address) ? address : `https://${address}`;
