@@ -12,15 +12,18 @@ from .models import ChannelKind
 
 
 def _recipient(channel):
-    """(address, language, name, link) for the channel's client side, or None when there is nobody to email."""
+    """(address, language, name or None, link) for the channel's client side, or None when there is nobody to
+    email."""
     organization = channel.organization
     if channel.kind == ChannelKind.PUBLIC:
         if not channel.visitor_email:
             return None
         from .widget_access import public_conversation_url
 
+        # No name: the visitor typed it (and the address), so greeting with it would put anyone's text under the
+        # practice's brand in someone's inbox. The email greets neutrally.
         return (channel.visitor_email, channel.visitor_language or organization.default_language,
-                channel.visitor_name, public_conversation_url(channel))
+                None, public_conversation_url(channel))
     client = channel.client
     if client is None or not client.email:
         return None
