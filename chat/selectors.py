@@ -88,10 +88,9 @@ def client_channels(member, client):
 def joinable_channels(member, client):
     """The client's channels `member` cannot read yet but may join (policy.can_join_channel): a practitioner of
     another department finds a colleague's channel on the client record (only who it is with is shown)."""
-    candidates = (_channels().filter(organization_id=member.organization_id, kind=ChannelKind.CLIENT,
-                                     client_id=client.pk)
+    candidates = (policy.joinable_channels(member, _channels()).filter(client_id=client.pk)
                   .exclude(pk__in=visible_channels(member).values("pk")))
-    return [channel for channel in _newest_first(candidates) if policy.can_join_channel(member, channel)]
+    return list(_newest_first(candidates))
 
 
 def joinable_channel_for(member, channel_id):
@@ -107,16 +106,31 @@ def joinable_channel_for(member, channel_id):
     return channel
 
 
+class IconChannels(list):
+    """One client's channels the member may see (newest first); `joinable`: the colleagues' channels of that
+    client the member cannot read yet but may join (policy.joinable_channels)."""
+
+    def __init__(self):
+        super().__init__()
+        self.joinable = []
+
+
 def chat_icon_states(member, client_ids):
-    """{client id: [channels the member may see]} for list icons (dark: a channel the client has access to;
-    light: none), in one query."""
+    """{client id: IconChannels} for list icons (dark: a channel the client has access to; light: none, then
+    "join" a colleague's channel or create one), in one query."""
     client_ids = list(client_ids)
-    states = {client_id: [] for client_id in client_ids}
+    states = {client_id: IconChannels() for client_id in client_ids}
     if not client_ids:
         return states
-    queryset = policy.visible_channels(member, _channels()).filter(kind=ChannelKind.CLIENT, client_id__in=client_ids)
+    channels = Channel.objects.with_scopes_disabled()
+    queryset = (_channels().filter(organization_id=member.organization_id, kind=ChannelKind.CLIENT,
+                                   client_id__in=client_ids)
+                .annotate(is_visible=Exists(policy.visible_channels(member, channels).filter(pk=OuterRef("pk"))),
+                          is_joinable=Exists(policy.joinable_channels(member, channels).filter(pk=OuterRef("pk"))))
+                .filter(Q(is_visible=True) | Q(is_joinable=True)))
     for channel in _newest_first(queryset):
-        states[channel.client_id].append(channel)
+        state = states[channel.client_id]
+        (state if channel.is_visible else state.joinable).append(channel)
     return states
 
 

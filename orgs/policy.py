@@ -465,6 +465,19 @@ def can_join_channel(member, channel):
     return not _has_joined_channel(member, channel)
 
 
+def joinable_channels(member, queryset):
+    """The channels `can_join_channel` allows, as a filter (list icons offer "join" without a query per row)."""
+    from chat.models import ChannelMember
+    from consult.models import Client
+
+    if not _is_active_member(member) or not can_act_live(member) or member.role != Role.PRACTITIONER:
+        return queryset.none()
+    clients = visible_clients(member, Client.objects.with_scopes_disabled()).values("pk")
+    joined = ChannelMember.objects.with_scopes_disabled().filter(member_id=member.pk).values("channel_id")
+    return (queryset.filter(organization_id=member.organization_id, kind="client", client_id__in=clients)
+            .exclude(practitioner_id=member.pk).exclude(pk__in=joined))
+
+
 def can_create_channel(member, client, practitioner):
     """A channel by hand ("create chat channel with …"): practitioners for themselves, department admins for
     practitioners of the client's department, organisation admins for anyone; never for a client out of sight."""

@@ -57,13 +57,22 @@ def chat_icon_states(context, rows):
     return states(member, client_ids)
 
 
-@register.inclusion_tag("chat/staff/_icon.html")
-def chat_icon(states, client):
-    """One client's icon: dark when a channel is open to the client, light when none is (or access is revoked)."""
-    channels = list(states.get(client.pk, ())) if states is not None and client is not None else []
+@register.inclusion_tag("chat/staff/_icon.html", takes_context=True)
+def chat_icon(context, states, client):
+    """One client's icon: dark when a channel is open to the client, light when none is (or access is revoked).
+    Without a channel of their own but with a colleague's they may join, a menu offers "Join …" and "Create
+    chat channel with <you>" (joining is allowed only to a practitioner who may see the client, who may then
+    also create a channel with themselves: policy.can_join_channel, policy.can_create_channel)."""
+    state = states.get(client.pk) if states is not None and client is not None else None
+    channels = list(state or ())
+    joinable = [] if channels else list(getattr(state, "joinable", ()))
+    request = context.get("request")
     return {
         "client": client,
         "channels": channels,
+        "joinable": joinable,
+        "me": _member(context) if joinable else None,
+        "here": request.get_full_path() if request is not None else "",
         "has_access": any(channel.client_access for channel in channels),
         "unread": sum(getattr(channel, "unread", 0) or 0 for channel in channels),
     }

@@ -106,6 +106,25 @@ def test_joining_needs_a_practitioner_who_may_see_the_client_and_is_not_in_it_ye
     assert not policy.can_join_channel(member(alpha, "physio"), rosa)
 
 
+@pytest.mark.parametrize("strictness", list(EXPECTED_VIEW))
+def test_the_joinable_filter_agrees_with_can_join_channel(world, strictness):
+    """policy.joinable_channels (the list icons' "join", one query per list) means can_join_channel."""
+    alpha, beta, channels = world
+    switch(alpha, strict_departments=strictness[0], strict_clients=strictness[1])
+    gp = member(alpha, "gp")
+    if policy.can_join_channel(gp, reload(channels["piet"])):
+        services.channel_join(member=gp, channel=reload(channels["piet"]))  # joined: no longer joinable
+    people = [member(alpha, role) for role in ROLES] + [member(beta, "physio")]
+    support = member(alpha, "physio")
+    support.is_remote_support = True
+    inactive = member(alpha, "physio")
+    inactive.is_active = False
+    for me in people + [support, inactive]:
+        may = {channel.pk for channel in channels.values() if policy.can_join_channel(me, reload(channel))}
+        listed = set(policy.joinable_channels(me, Channel.objects.with_scopes_disabled()).values_list("pk", flat=True))
+        assert listed == may, (me, strictness)
+
+
 def test_remote_support_reads_but_does_not_answer_or_join(world):
     alpha, _beta, channels = world
     gp = member(alpha, "gp")
