@@ -152,6 +152,18 @@ def channels_for_client(client):
     return list(_newest_first(queryset.annotate(unread=_unread_for_client())))
 
 
+def channel_of_appointment(appointment):
+    """The channel of the appointment's client with its practitioner (or, without one, its department), or None;
+    never makes one (services.channel_ensure_for_appointment does, when appointments are made)."""
+    if appointment.client_id is None:
+        return None
+    channels = _channels().filter(organization_id=appointment.organization_id, kind=ChannelKind.CLIENT,
+                                  client_id=appointment.client_id)
+    if appointment.practitioner_id:
+        return channels.filter(practitioner_id=appointment.practitioner_id).first()
+    return channels.filter(practitioner__isnull=True, department_id=appointment.department_id).first()
+
+
 def channel_for_client_session(organization, client_ids, channel_id):
     """A channel of one of the clients a patient-portal session speaks for, or Http404. A revoked or closed
     channel is returned (its history stays readable up to the revocation); `services.client_may_post` says

@@ -120,10 +120,30 @@ def room_ended(request):
     response = render(request, "consult/room_ended.html", {
         "after_consult": texts.after_consult, "survey_url": survey, "duration": latest.duration,
         "other_party": _other_party(participant.appointment),
+        "chat_portal_url": _chat_goes_on_in_portal(organization, participant),
     })
     if survey:
         response.csp_frame_src = [origin_of(survey)]
     return response
+
+
+def _chat_goes_on_in_portal(organization, participant):
+    """The client's patient-portal address when their chat with the practice stays open after the consult
+    (F-ORG-6 "chat stays open after the consult", not deleted after it), else "". Only for the appointment's
+    client: an extra participant has no chat with the practice."""
+    from chat.selectors import channel_of_appointment
+    from chat.services import client_may_post
+    from portal.patient_links import portal_path
+
+    appointment = participant.appointment
+    if (not organization.chat_open_after_consult or organization.delete_chat_after_consult
+            or appointment.client_id is None or participant.role != "client"
+            or participant.person_id != appointment.client_id):
+        return ""
+    channel = channel_of_appointment(appointment)
+    if channel is None or not client_may_post(channel)[0]:
+        return ""  # access revoked: no promise of a chat
+    return portal_path(appointment.client)
 
 
 def _patient_consult(request):
