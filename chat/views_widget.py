@@ -3,9 +3,9 @@
 Like the walk-in and booking widgets (widgets/views.py) these pages work inside a cross-site frame with
 third-party cookies blocked: no session and no CSRF cookie. The start form carries a signed token; the
 conversation is reached with the visitor's own credential in its address (chat/widget_access.py), which is
-also what protects its POSTs. Spam is kept out by a honeypot field, length limits and two rate limits (new
-conversations per address per hour, messages per conversation per minute), each refused with a 429 that
-says when to try again.
+also what protects its POSTs. Spam is kept out by a honeypot field, length limits and rate limits (new
+conversations per address and per organisation per hour, messages per conversation per minute), each refused
+with a 429 that says when to try again.
 """
 
 import time
@@ -31,8 +31,11 @@ from .models import Author
 from .serialise import message_json
 from .widget_forms import ChatStartForm
 
-# Rate limits against spam. A person asks one or two questions; a robot asks hundreds.
-STARTS_PER_ADDRESS = 5
+# Rate limits against spam. A person asks one or two questions; a robot asks hundreds. One address can be a whole
+# hospital's or office's wifi (many people behind one NAT address), so it gets room for 20 new conversations an
+# hour; all addresses together start at most 200 an hour at one organisation (a robot with many addresses).
+STARTS_PER_ADDRESS = 20
+STARTS_PER_ORGANIZATION = 200
 STARTS_WINDOW_SECONDS = 60 * 60
 POSTS_PER_CONVERSATION = 10
 POSTS_WINDOW_SECONDS = 60
@@ -84,6 +87,24 @@ def _wants_json(request):
 
 # --- the start: name, email, first message -------------------------------------------------------
 
+def _start_refusal(request, organization):
+    """Count one new conversation against both limits: None when allowed, else (what to tell the visitor, the epoch
+    second to try again)."""
+    until = throttle.hit(f"chat:widget-start:{organization.pk}:{client_address(request)}",
+                         limit=STARTS_PER_ADDRESS, window_seconds=STARTS_WINDOW_SECONDS)
+    if until:
+        return _("You have started several conversations in a short time.") + " " + _retry_text(until), until
+    until = throttle.hit(f"chat:widget-start:{organization.pk}", limit=STARTS_PER_ORGANIZATION,
+                         window_seconds=STARTS_WINDOW_SECONDS)
+    if until:
+        # Not the visitor's doing: say so, and how to reach the practice meanwhile.
+        phone = organization.contact_phone
+        call = (_("If your question cannot wait, call us at %(phone)s.") % {"phone": phone} if phone
+                else _("If your question cannot wait, please call us."))
+        return " ".join((_("We are receiving too many conversations right now."), _retry_text(until), call)), until
+    return None
+
+
 @framable
 @csrf_exempt
 @never_cache
@@ -109,12 +130,11 @@ def start(request, key):
             "This page was open for a long time. Please check your message and send it again.")), status=400)
     if not form.is_valid():
         return render(request, template, _context(request, organization, form=form), status=400)
-    until = throttle.hit(f"chat:widget-start:{organization.pk}:{client_address(request)}",
-                         limit=STARTS_PER_ADDRESS, window_seconds=STARTS_WINDOW_SECONDS)
-    if until:
-        refusal = _("You have started several conversations in a short time.") + " " + _retry_text(until)
+    refusal = _start_refusal(request, organization)
+    if refusal is not None:
+        text, until = refusal
         return _too_many(render(request, "chat/widget/refused.html",
-                                _context(request, organization, refusal=refusal), status=TOO_MANY), until)
+                                _context(request, organization, refusal=text), status=TOO_MANY), until)
     data = form.cleaned_data
     try:
         channel, token = services.public_conversation_start(

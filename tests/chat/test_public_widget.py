@@ -232,6 +232,9 @@ def test_the_emailed_link_opens_the_conversation_and_forgeries_do_not(chat_on):
 # --- spam -----------------------------------------------------------------------------------------
 
 def test_too_many_new_conversations_from_one_address_get_a_429_and_write_nothing(chat_on):
+    """20 an hour from one address: a hospital's or office's wifi is many people behind one address (5 blocked
+    them)."""
+    assert STARTS_PER_ADDRESS == 20
     client = host_client(chat_on)
     for number in range(STARTS_PER_ADDRESS):
         start(client, chat_on, text=f"Question {number}")
@@ -246,6 +249,32 @@ def test_too_many_new_conversations_from_one_address_get_a_429_and_write_nothing
     other = host_client(chat_on)
     other.defaults["REMOTE_ADDR"] = "192.0.2.7"
     assert other.post(start_url(chat_on), start_data(chat_on)).status_code == 302
+
+
+def test_too_many_new_conversations_at_one_organisation_get_a_429_that_says_to_call(chat_on, monkeypatch):
+    """All addresses together: 200 an hour at one organisation (here 3, to keep the test short), then a plain
+    "too many conversations right now" with when to try again and the practice's phone."""
+    from chat import views_widget
+
+    assert views_widget.STARTS_PER_ORGANIZATION == 200
+    monkeypatch.setattr(views_widget, "STARTS_PER_ORGANIZATION", 3)
+    chat_on.contact_phone = "020 123 4567"
+    chat_on.save(update_fields=["contact_phone"])
+
+    def visitor(number):
+        client = host_client(chat_on)
+        client.defaults["REMOTE_ADDR"] = f"192.0.2.{number}"
+        return client
+
+    for number in range(3):
+        start(visitor(number), chat_on, text=f"Question {number}")
+    before = message_count()
+    response = visitor(50).post(start_url(chat_on), start_data(chat_on))
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    page = response.content.decode()
+    assert "We are receiving too many conversations right now." in page and "Please try again after" in page
+    assert "call us at 020 123 4567" in page
+    assert len(public_channels(chat_on)) == 3 and message_count() == before
 
 
 def test_too_many_messages_in_a_minute_get_a_429_and_write_nothing(chat_on):
