@@ -387,13 +387,9 @@ def _is_active_member(member):
 
 
 def can_answer_public_chat(member):
-    """Organisation and department admins; practitioners too unless departments are strictly segregated (a
-    visitor's question is nobody's patient record yet, but a segregated practice keeps its desks apart)."""
-    if not _is_active_member(member):
-        return False
-    if member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN):
-        return True
-    return member.role == Role.PRACTITIONER and not member.organization.strict_departments
+    """Organisation and department admins (the manual: department admins answer the website's chat). Not
+    practitioners: every visitor's question would count in every practitioner's unread badge."""
+    return _is_active_member(member) and member.role in (Role.ORG_ADMIN, Role.DEPARTMENT_ADMIN)
 
 
 def _has_joined_channel(member, channel):

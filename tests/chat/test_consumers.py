@@ -326,7 +326,7 @@ def test_a_visitor_opens_their_public_channel_with_hello_and_hears_the_answer():
     with scopes_disabled():
         channel, token = services.public_conversation_start(
             organization=alpha, name="Vera Visitor", email="", text="Do you take new patients?", language="en")
-    gp = staff_key(alpha, "gp")
+    deptadmin = staff_key(alpha, "deptadmin")
 
     async def scenario():
         wrong = socket(path_of(channel), "alpha.localhost")
@@ -344,7 +344,7 @@ def test_a_visitor_opens_their_public_channel_with_hello_and_hears_the_answer():
         visitor = socket(path_of(channel), "alpha.localhost")
         await let_in(visitor)
         await visitor.send_json_to({"type": "hello", "token": token})
-        staff = await let_in(socket(path_of(channel), "alpha.localhost", gp))  # practitioners answer (not strict)
+        staff = await let_in(socket(path_of(channel), "alpha.localhost", deptadmin))  # department admins answer
         await staff.send_json_to({"type": "send", "text": "Yes, we do"})
         for listener, mine in ((visitor, False), (staff, True)):
             message = (await next_json(listener))["message"]

@@ -164,7 +164,7 @@ def test_top_bar_count_costs_at_most_two_queries(alpha, django_assert_max_num_qu
         assert template.render(Context({"request": request})) == "1"
 
 
-def test_public_section_only_with_the_widget_on_and_for_those_who_answer(alpha):
+def test_public_section_only_with_the_widget_on_and_for_the_admins_who_answer(alpha):
     alpha.public_chat_widget = True
     alpha.save()
     with scopes_disabled():
@@ -185,14 +185,15 @@ def test_public_section_only_with_the_widget_on_and_for_those_who_answer(alpha):
     assert "Visiting Vera" in page.content.decode() and "Website visitors" in page.content.decode()
     assert [c.pk for c in admin.get("/portal/messages/public/").context["public_channels"]] == [public.pk]
     assert public.pk not in [c.pk for c in page.context["client_channels"]]
-    # Practitioners answer visitors too, unless departments are strictly segregated.
-    assert browser(alpha, "physio").get("/portal/messages/").context["public_section"] is True
-    alpha.strict_departments = True
-    alpha.save()
+    # Department admins answer visitors too; practitioners do not (nor count them as unread).
+    deptadmin = browser(alpha, "deptadmin").get("/portal/messages/")
+    assert deptadmin.context["public_section"] is True
+    assert [c.pk for c in deptadmin.context["public_channels"]] == [public.pk]
     physio = browser(alpha, "physio")
     assert physio.get("/portal/messages/").context["public_section"] is False
     assert physio.get(f"/portal/messages/{public.pk}/").status_code == 404
     assert physio.get("/portal/messages/public/").status_code == 404
+    assert json.loads(physio.get("/portal/messages/unread/").content) == {"total": 0}
 
 
 # --- one channel ------------------------------------------------------------------------------------------
