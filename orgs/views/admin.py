@@ -464,6 +464,8 @@ settings_panels = TabbedInterface(
                 FieldPanel("chat_open_after_consult"), FieldPanel("delete_chat_after_consult"),
                 FieldPanel("public_chat_widget"), FieldPanel("chat_unread_email_minutes"),
                 HelpPanel(content=gettext_lazy("Chat messages are never shown as HTML and are not for emergencies.")),
+                # Where the widget's embed code is (its own screen under Widgets): a link, as {% url %} in a template.
+                HelpPanel(template="orgs/admin/chat_widget_help.html", heading=gettext_lazy("Chat widget")),
             ],
             heading=gettext_lazy("Chat"),
         ),

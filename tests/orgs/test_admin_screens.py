@@ -176,3 +176,15 @@ def test_platform_staff_create_an_organisation_in_the_admin(superuser, django_ca
         "default_language": "nl",
     })
     assert response.status_code == 200 and "reserved" in response.content.decode()
+
+
+def test_the_chat_tab_points_to_the_chat_widgets_embed_code(admin_client):
+    """The settings' Chat tab switches the public chat widget on; its code is on another screen: a link there."""
+    from django.urls import reverse
+
+    html = admin_client.get("/admin/organisation/").content.decode()
+    chat_tab = html.split('name="public_chat_widget"')[1]
+    assert "data-chat-widget-help" in chat_tab
+    help_block = chat_tab.split("data-chat-widget-help")[1].split("</div>")[0]
+    assert f'<a href="{reverse("chat_widget_admin")}">Widgets → Chat widget</a>' in help_block
+    assert admin_client.get(reverse("chat_widget_admin")).status_code == 200
