@@ -77,3 +77,9 @@ def test_password_change_from_the_portal(alpha):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("an-even-better-one-2026")
+
+
+def test_the_account_menu_shows_initials_without_a_photo(alpha):
+    """On a phone the menu's name is hidden: without a photo the initials are what there is to press."""
+    page = signed_in_client(alpha.people["gp"].user, alpha).get("/portal/").content.decode()
+    assert '<i class="avatar avatar-initials" aria-hidden="true">GA</i>' in page
