@@ -246,11 +246,7 @@ class ChatConsumer(RejectingConsumer):
     async def receive_json(self, content, **kwargs):
         if not self.messages_bucket.take():
             return
-        with translation.override(self.language):
-            try:
-                await super().receive_json(content, **kwargs)
-            except ValidationError as error:
-                await self.send_json({"type": "error", "message": " ".join(error.messages)})
+        await self.handle_in_language(content, **kwargs)
 
     async def on_hello(self, content):
         credential = content.get("token")

@@ -176,11 +176,7 @@ class RoomConsumer(RejectingConsumer):
             return  # nothing counts before the browser said hello
         if not self.messages_bucket.take():
             return
-        with translation.override(self.language):
-            try:
-                await super().receive_json(content, **kwargs)
-            except ValidationError as error:
-                await self.send_json({"type": "error", "message": " ".join(error.messages)})
+        await self.handle_in_language(content, **kwargs)
 
     async def on_signal(self, content):
         to = content.get("to")

@@ -7,7 +7,8 @@ in the URL; a socket without a session closes with 4401, one that may not join w
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.utils import timezone, translation
 
 from orgs import policy, selectors
 from orgs.middleware import SESSION_ORG_KEY, session_binding
@@ -53,6 +54,15 @@ class RejectingConsumer(AsyncJsonWebsocketConsumer):
         handler = getattr(self, f"on_{content['type']}", None)
         if handler is not None:
             await handler(content)
+
+    async def handle_in_language(self, content, **kwargs):
+        """Handle a browser message in the socket's language (`self.language`): a service's ValidationError goes
+        back to the browser as {"type": "error", "message": …} instead of closing the socket."""
+        with translation.override(getattr(self, "language", None)):
+            try:
+                await RejectingConsumer.receive_json(self, content, **kwargs)
+            except ValidationError as error:
+                await self.send_json({"type": "error", "message": " ".join(error.messages)})
 
     @classmethod
     async def decode_json(cls, text_data):
