@@ -1,7 +1,8 @@
 """One ASGI application: Django for HTTP, Channels consumers for WebSockets.
 
-Two fast paths sit in front of Django for HTTP: static files (config/static_files.py) and cached
-published site pages (cms/page_cache.py); both answer without entering Django.
+Fast paths sit in front of Django for HTTP: the health probes (config/health.py), static files
+(config/static_files.py) and cached published site pages (cms/page_cache.py); they answer without entering
+Django.
 """
 
 import os
@@ -16,12 +17,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from cms.page_cache import PageCache  # noqa: E402
+from config.health import HealthProbes  # noqa: E402
 from config.static_files import StaticFiles  # noqa: E402
 from config.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": StaticFiles(PageCache(django_asgi_app)),
+        "http": HealthProbes(StaticFiles(PageCache(django_asgi_app))),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
