@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "widgets",
     "payments",
     "chat",
+    "usage",
     # Wagtail
     "django_countries",
     "wagtail_localize",
@@ -252,6 +253,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 VENDOR_STATIC = [
     ("vendor/webrtc-adapter", BASE_DIR / "node_modules" / "webrtc-adapter" / "out"),
     ("vendor/selfie_segmentation", BASE_DIR / "node_modules" / "@mediapipe" / "selfie_segmentation"),
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
     # Swagger UI for /api/docs: the copy django-ninja ships (pinned with it), served from our origin, no CDN.
     ("vendor/swagger-ui", Path(ninja.__file__).parent / "static" / "ninja"),
 ]
