@@ -130,6 +130,12 @@ def can_manage_sign_in_providers(member):
     return can_manage_organization(member) and not getattr(member, "is_remote_support", False)
 
 
+def can_view_usage_reports(member):
+    """The organisation's usage reports (F-USAGE-1): organisation admins. Department admins and practitioners
+    do not: the figures cover every department and name every practitioner."""
+    return can_manage_organization(member)
+
+
 def can_manage_plan(user):
     """The plan (max users, departments) is set by platform staff only."""
     return user.is_superuser
