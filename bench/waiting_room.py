@@ -30,227 +30,44 @@ import asyncio
 import json
 import math
 import multiprocessing
-import os
 import resource
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+from harness import (  # noqa: F401 (Database, Server and setup_django: other benches import them from here)
+    Database,
+    Server,
+    flush_redis,
+    percentile,
+    redis_connections,
+    setup_django,
+)
+
 SUBDOMAIN = "benchwait"
 TARGETS = {100: 0.100, 1000: 1.0}  # burst size → p95 target (s), from the issue
 IDLE_TARGET = 64 * 1024
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))  # nearest rank
-    return ordered[index]
-
-
-# --- the database and the data -------------------------------------------------------------------
-
-
-class Database:
-    """A throwaway database: a temp SQLite file, or a new PostgreSQL database beside DATABASE_URL."""
-
-    def __init__(self, workdir):
-        given = os.environ.get("DATABASE_URL", "")
-        self.admin_url = None
-        if given.startswith(("postgres://", "postgresql://", "pgsql://")):
-            parts = urlsplit(given)
-            self.name = f"{parts.path.lstrip('/') or 'postgres'}_bench_waiting_{os.getpid()}"
-            self.admin_url = given
-            self.url = urlunsplit(parts._replace(path=f"/{self.name}"))
-            self._admin(f'CREATE DATABASE "{self.name}"')
-        else:
-            self.url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        self.label = "PostgreSQL" if self.admin_url else "SQLite"
-
-    def _admin(self, sql):
-        import psycopg
-
-        parts = urlsplit(self.admin_url)
-        dsn = urlunsplit(parts._replace(scheme="postgresql"))
-        with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(sql)
-
-    def drop(self):
-        if self.admin_url:
-            from django.db import connections
-
-            connections.close_all()
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def setup_django(env):
-    os.environ.update(env)
-    os.environ.pop("REDIS_URL", None)  # this process only writes rows; the servers get their layer
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+# --- the data and the clients ---------------------------------------------------------------------
 
 
 def create_organisation():
     """An organisation with one practitioner, and that practitioner's signed-in session on its host."""
-    from django.conf import settings
-    from django.test import Client as TestClient
-
-    from orgs.middleware import SESSION_ORG_KEY, session_binding
-    from orgs.models import Role
-    from orgs.scoping import scopes_disabled
-    from orgs.services import department_create, employee_create, org_create
-
-    org = org_create(name="Bench Practice", subdomain=SUBDOMAIN, max_users=10, default_language="en")
-    with scopes_disabled():
-        gp = department_create(organization=org, actor=None, name="General practice")
-        member = employee_create(organization=org, actor=None, email="gp@bench.test", first_name="Gp",
-                                 last_name="Bench", role=Role.PRACTITIONER, departments=[gp], send_invitation=False)
-    browser = TestClient(HTTP_HOST=org.hostname)
-    browser.force_login(member.user)
-    session = browser.session
-    session[SESSION_ORG_KEY] = session_binding(org)
-    session.save()
-    return org, gp, member, browser.cookies[settings.SESSION_COOKIE_NAME].value
+    org, gp, members, keys = harness.create_organisation(SUBDOMAIN)
+    return org, gp, members[0], keys[0]
 
 
-_starts = iter(range(10**9))
-
-
-def create_patients(org, department, practitioner, n):
-    """N appointments starting in 10 minutes (link window open), each with a client and a patient session."""
-    from datetime import timedelta
-
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
-    from consult import views
-    from consult.models import Appointment, AppointmentParticipant, Client, ParticipantRole
-    from orgs.scoping import scopes_disabled
-
-    now = timezone.now()
-    base = now.replace(microsecond=0) + timedelta(minutes=10)
-    with scopes_disabled():
-        clients = Client.objects.bulk_create([
-            Client(organization=org, initials="B.", last_name=f"Patient {i}", email=f"p{i}@bench.test",
-                   department=department, language="en") for i in range(n)
-        ])
-        appointments = Appointment.objects.bulk_create([
-            # distinct starts (unique per practitioner), microseconds apart: all within the window
-            Appointment(organization=org, practitioner=practitioner, department=department, client=client,
-                        starts_at=base + timedelta(microseconds=next(_starts)))
-            for client in clients
-        ])
-        participants = AppointmentParticipant.objects.bulk_create([
-            AppointmentParticipant(organization=org, appointment=appointment, person=client,
-                                   role=ParticipantRole.CLIENT, token_nonce=secrets.token_hex(16),
-                                   token_hash=secrets.token_hex(32))
-            for appointment, client in zip(appointments, clients, strict=True)
-        ])
-    store = SessionStore()
-
-    def contents(participant):
-        # What the personal link (and, where the organisation asks for one, the accepted disclaimer) leaves.
-        data = {views.SESSION_PARTICIPANT: participant.pk, views.SESSION_TOKEN: participant.token_hash}
-        if hasattr(views, "SESSION_DISCLAIMER"):
-            data[views.SESSION_DISCLAIMER] = [participant.pk]
-        return data
-
-    sessions = [
-        Session(session_key=secrets.token_hex(16), expire_date=now + timedelta(hours=12),
-                session_data=store.encode(contents(p)))
-        for p in participants
-    ]
-    Session.objects.bulk_create(sessions)
-    return [s.session_key for s in sessions]
-
-
-# --- the server -----------------------------------------------------------------------------------
-
-
-class Server:
-    """uvicorn with config.asgi:application in a subprocess on 127.0.0.1, one worker."""
-
-    def __init__(self, env, log_path, extra_args=()):
-        self.port = free_port()
-        self.log_path = log_path
-        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port",
-             str(self.port), "--lifespan", "off", "--log-level", "warning", *extra_args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise SystemExit(f"the server did not start; see {log_path}:\n{log_path.read_text()}") from None
-                time.sleep(0.2)
-
-    def rss(self):
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def cpu(self):
-        """CPU seconds (user + system) the server has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def errors(self):
-        """Tracebacks the server has logged so far."""
-        self.log.flush()
-        return self.log_path.read_text().count("Traceback (most recent call last)")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-# --- the clients ----------------------------------------------------------------------------------
+create_patients = harness.create_patients
 
 
 def ws_connect(port, path, session_key, **kwargs):
-    from websockets.asyncio.client import connect
-
-    host = f"{SUBDOMAIN}.localhost:{port}"
-    return connect(
-        f"ws://{host}{path}", host="127.0.0.1", port=port, proxy=None, open_timeout=None,
-        origin=f"http://{host}", additional_headers={"Cookie": f"sessionid={session_key}"},
-        ping_interval=None, max_queue=None, **kwargs,
-    )
+    return harness.ws_connect(port, f"{SUBDOMAIN}.localhost", path, session_key, **kwargs)
 
 
 def staff_watcher(port, session_key, pipe):
@@ -419,28 +236,6 @@ def idle_memory(server, session_keys, timeout, batch=50):
     return asyncio.run(run())
 
 
-def redis_connections(url):
-    """Client connections on the bench's Redis database (the server's channel-layer and cache pools)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        db = client.connection_pool.connection_kwargs.get("db", 0)
-        return sum(1 for c in client.client_list() if int(c.get("db", -1)) == db) - 1  # minus this one
-    finally:
-        client.close()
-
-
-def flush_redis(url):
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 # --- main -----------------------------------------------------------------------------------------
 
 
@@ -462,13 +257,8 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1000 sockets a side; the server inherits it
     workdir = Path(tempfile.mkdtemp(prefix="bench-waiting-"))
-    database = Database(workdir)
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50), "DATABASE_URL": database.url, "PYTHONWARNINGS": "ignore",
-        "EMAIL_URL": "", "MEDIA_ROOT": str(workdir / "media"),
-    }
-    env.pop("REDIS_URL", None)
+    database = Database(workdir, "bench_waiting")
+    env = harness.server_env(database, workdir)
     rows, memory = [], {}
     try:
         print(f"setting up a throwaway {database.label} database …", file=sys.stderr)
