@@ -32,6 +32,7 @@ urlpatterns = [
     path("patient/", include("portal.patient_urls")),
     path("c/", include("consult.urls")),
     path("pay/", include("payments.urls")),
+    path("usage/", include("usage.urls")),  # error reports from the room and the waiting room (#10)
     # Remote support by platform staff (F-ORG-10): the handoff from the platform host, ending it, why it ended.
     path("support/enter/<str:token>/", remote_support_views.enter, name="remote_support_enter"),
     path("support/end/", remote_support_views.end, name="remote_support_end"),

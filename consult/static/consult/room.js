@@ -16,6 +16,11 @@ const config = JSON.parse(document.getElementById("room-config").textContent);
 const labels = document.querySelector("[data-labels]").dataset;
 const $ = (selector) => root.querySelector(selector);
 const HEARTBEAT_MS = 20000;
+// Failures worth the organisation's error report (usage/static/usage/error-report.js; absent: nothing sent).
+const reportError = (...args) => window.OpenConsultErrors?.report(...args);
+const reportMedia = (...args) => window.OpenConsultErrors?.reportMedia(...args);
+const DROPPED_AFTER_MS = 10000; // a "disconnected" peer usually comes back by itself within seconds
+const SOCKET_GIVES_UP_AFTER = 5; // failed reconnects (about 25 s) before the socket counts as failed
 
 const state = {
   me: null,
@@ -61,11 +66,13 @@ async function startMedia() {
     state.microphone = stream.getAudioTracks()[0] || null;
     setCamera(stream.getVideoTracks()[0] || null);
   } catch (error) {
+    reportMedia(error.name, `camera and microphone: ${error.message || ""}`);
     try { // no camera (or it is busy): join with sound only
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       state.microphone = stream.getAudioTracks()[0] || null;
       status(labels.noCamera);
     } catch (error2) {
+      reportMedia(error2.name, `microphone: ${error2.message || ""}`);
       status(labels.noMedia);
     }
   }
@@ -154,6 +161,9 @@ function connect() {
     if (event.code === 4401 || event.code === 4403) return stop(labels.closed, true);
     status(labels.reconnecting);
     state.retries += 1;
+    if (state.retries === SOCKET_GIVES_UP_AFTER) {
+      reportError("socket_failed", "The room's connection to the server does not come back", `close code ${event.code}, ${state.retries} tries`);
+    }
     setTimeout(connect, Math.min(500 * 2 ** state.retries, 10000));
   });
 }
@@ -256,13 +266,16 @@ function ensurePeer(info, { initiate }) {
     updateLayout();
   });
   pc.addEventListener("iceconnectionstatechange", () => {
+    if (pc.iceConnectionState === "failed") reportPeerFailure(peer);
     if (pc.iceConnectionState === "failed" && !peer.polite) pc.restartIce();
   });
   pc.addEventListener("connectionstatechange", () => {
     const text = { connecting: labels.connecting, disconnected: labels.peerReconnecting, failed: labels.peerReconnecting }[pc.connectionState] || "";
     peer.tile.querySelector("[data-tile-state]").textContent = text;
     peer.tile.dataset.state = pc.connectionState;
+    if (pc.connectionState === "failed") reportPeerFailure(peer);
     if (pc.connectionState === "failed" && !peer.polite) pc.restartIce();
+    watchDisconnect(peer);
   });
   // A watchdog: signals can be lost (a socket that dropped mid-offer); a connection that is not up after a
   // while restarts ICE, which renegotiates from whatever state both sides are in.
@@ -277,6 +290,33 @@ function ensurePeer(info, { initiate }) {
   if (initiate) sendTracks(peer); // else the newcomer's offer comes first; tracks are added to the answer
   updateLayout();
   return peer;
+}
+
+// Both ICE and the connection say "failed" for one failure: one report per connection.
+function reportPeerFailure(peer) {
+  if (peer.failureReported) return;
+  peer.failureReported = true;
+  reportError("ice_failed", "The connection with another participant failed",
+    `with ${peer.role || "participant"}; ice ${peer.pc.iceConnectionState}, connection ${peer.pc.connectionState}, ` +
+    `signalling ${peer.pc.signalingState}, socket ${state.socket?.readyState === 1 ? "open" : "closed"}`);
+}
+
+// "disconnected" often heals by itself (a network switch); one that lasts DROPPED_AFTER_MS is a dropped call.
+function watchDisconnect(peer) {
+  const pc = peer.pc;
+  if (pc.connectionState !== "disconnected") {
+    clearTimeout(peer.dropTimer);
+    peer.dropTimer = null;
+    return;
+  }
+  if (peer.dropTimer) return;
+  peer.dropTimer = setTimeout(() => {
+    peer.dropTimer = null;
+    if (pc.connectionState === "disconnected" && state.peers.get(peer.id) === peer && !state.stopped) {
+      reportError("connection_dropped", "The connection with another participant dropped",
+        `with ${peer.role || "participant"}; disconnected for ${DROPPED_AFTER_MS / 1000} s`);
+    }
+  }, DROPPED_AFTER_MS);
 }
 
 async function onSignal(from, data) {
@@ -321,6 +361,7 @@ function removePeer(id) {
   const peer = state.peers.get(id);
   if (!peer) return;
   clearInterval(peer.watchdog);
+  clearTimeout(peer.dropTimer);
   peer.pc.close();
   peer.tile.remove();
   state.peers.delete(id);

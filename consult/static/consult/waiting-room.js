@@ -63,6 +63,11 @@ function connect() {
     if (closedForGood) return;
     show("reconnecting");
     retries += 1;
+    // About 30 s of failed reconnects: worth the organisation's error report (once; the tries go on).
+    if (retries === 5) {
+      window.OpenConsultErrors?.report("socket_failed", "The waiting room's connection to the server does not come back",
+        `close code ${event.code}, ${retries} tries`);
+    }
     setTimeout(connect, Math.min(1000 * 2 ** retries, 15000));
   });
 }
@@ -121,6 +126,14 @@ function setUpDeviceCheck() {
     stream = devices.stream;
     report("camera", devices.camera);
     report("microphone", devices.microphone);
+    // Refused or missing devices go to the organisation's error report (usage/static/usage/error-report.js).
+    const errors = window.OpenConsultErrors;
+    if (errors && devices.camera && devices.camera === devices.microphone) {
+      errors.reportMedia(devices.camera, "device check: camera and microphone");
+    } else if (errors) {
+      if (devices.camera) errors.reportMedia(devices.camera, "device check: camera");
+      if (devices.microphone) errors.reportMedia(devices.microphone, "device check: microphone");
+    }
     if (!devices.camera) {
       preview.srcObject = stream;
       preview.hidden = false;
