@@ -117,7 +117,8 @@ def free_slots(availabilities, booked, zone, first_day: date, last_day: date, no
     """Bookable slots of `availabilities` between two local dates, minus past ones and any that overlap a
     booked appointment (a 40-minute appointment at 9:00 also takes the 9:20 slot).
 
-    `booked` maps practitioner id → Booked (or an iterable of (start, end) intervals). Returns sorted Slots.
+    `booked` maps practitioner id → Booked (or an iterable of (start, end) intervals). Returns sorted Slots,
+    one per practitioner and start time.
     """
     now = now.astimezone(UTC)
     result = []
@@ -137,7 +138,15 @@ def free_slots(availabilities, booked, zone, first_day: date, last_day: date, no
                     append(Slot(cursor, slot_end, practitioner_id, availability_id))
                 cursor += step
     result.sort()
-    return result
+    # Overlapping blocks (hours entered twice, a one-off on top of a weekly one) would offer the same start
+    # twice; a practitioner is booked once per start, so each (practitioner, start) is offered once.
+    unique, seen = [], set()
+    for slot in result:
+        key = (slot.starts_at, slot.practitioner_id)
+        if key not in seen:
+            seen.add(key)
+            unique.append(slot)
+    return unique
 
 
 def covering_availability(availabilities, zone, starts_at):

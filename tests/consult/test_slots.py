@@ -267,3 +267,46 @@ def test_bookable_slots_cost_the_same_number_of_queries_for_one_and_for_five_pra
     assert {s.practitioner_id for s in slots_five} == {p.pk for p in practitioners}
     assert len(for_one.captured_queries) == len(for_five.captured_queries)
     assert len(for_five.captured_queries) <= 2
+
+
+def test_the_last_sundays_of_march_and_october_keep_the_local_hours_and_give_real_slots():
+    """covers F-AVAIL-2: on the DST Sundays themselves (28 March and 31 October 2027) a weekly Sunday block
+    keeps 9:00 local (07:00 UTC in summer time, 08:00 in winter time); a block across the hour that happens
+    twice in October (02:00–03:00) offers real, distinct instants in order and never overlapping."""
+    sunday = availability(date=date(2027, 3, 21), rrule="FREQ=WEEKLY;BYDAY=SU", consult_minutes=20, break_minutes=10)
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    for day, utc_hour in ((date(2027, 3, 28), 7), (date(2027, 10, 31), 8)):
+        slots = free_slots([sunday], {}, AMS, day, day, now)
+        assert local_times(slots) == [(day, "09:00"), (day, "09:30")]
+        assert [s.starts_at.astimezone(UTC).hour for s in slots] == [utc_hour, utc_hour]
+        assert all(s.ends_at - s.starts_at == timedelta(minutes=20) for s in slots)
+
+    night = availability(date=date(2027, 10, 30), rrule="FREQ=DAILY", start_time=time(2, 0), end_time=time(4, 0),
+                         consult_minutes=20, break_minutes=10)
+    slots = free_slots([night], {}, AMS, date(2027, 10, 31), date(2027, 10, 31), now)
+    # 02:00 (summer time) to 04:00 (winter time) lasts three real hours that night: six 30-minute steps.
+    assert [s.starts_at.astimezone(UTC).strftime("%H:%M") for s in slots] == [
+        "00:00", "00:30", "01:00", "01:30", "02:00", "02:30"]
+    assert [t for _, t in local_times(slots)] == ["02:00", "02:30", "02:00", "02:30", "03:00", "03:30"]
+    assert all(b.starts_at >= a.ends_at for a, b in zip(slots, slots[1:], strict=False))
+    assert all(s.starts_at.astimezone(AMS).date() == date(2027, 10, 31) for s in slots)
+    # The ordinary nights around it keep two hours: four slots.
+    for day in (date(2027, 10, 30), date(2027, 11, 1)):
+        assert len(free_slots([night], {}, AMS, day, day, now)) == 4
+
+
+def test_overlapping_blocks_offer_each_start_of_a_practitioner_once():
+    """covers F-AVAIL-3: hours entered twice (or a one-off on top of a weekly block) give no duplicate slots;
+    another practitioner's slot at the same time is still offered."""
+    day = date(2027, 5, 3)
+    weekly = availability(date=date(2027, 4, 5), rrule="FREQ=WEEKLY;BYDAY=MO", start_time=time(9), end_time=time(11),
+                          consult_minutes=20, break_minutes=10)
+    again = availability(date=day, start_time=time(9), end_time=time(11), consult_minutes=20, break_minutes=10)
+    later = availability(date=day, start_time=time(10), end_time=time(12), consult_minutes=20, break_minutes=10)
+    colleague = availability(date=day, practitioner_id=8, start_time=time(9), end_time=time(10))
+    now = local(day - timedelta(days=1), 9)
+    slots = free_slots([weekly, again, later, colleague], {}, AMS, day, day, now)
+    mine = [t for s, (_, t) in zip(slots, local_times(slots), strict=True) if s.practitioner_id == PRACTITIONER]
+    assert mine == ["09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
+    assert [t for s, (_, t) in zip(slots, local_times(slots), strict=True) if s.practitioner_id == 8] == [
+        "09:00", "09:20", "09:40"]
