@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "payments",
     "chat",
     "usage",
+    "ops",  # backup/restore commands, JSON logs
     # Wagtail
     "django_countries",
     "wagtail_localize",
