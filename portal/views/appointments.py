@@ -25,6 +25,10 @@ from payments.models import Payment, PaymentStatus
 
 from ..access import member_required
 
+DEFAULT_COLOUR = "#1d4ed8"
+# Distinct at a glance and readable as a stripe on white; more practitioners than colours share one.
+PRACTITIONER_COLOURS = ("#1d4ed8", "#be185d", "#047857", "#b45309", "#6d28d9", "#0e7490", "#b91c1c", "#4d7c0f")
+
 
 def _appointment_or_404(request, appointment_id):
     appointment = selectors.appointment_for(request.membership, appointment_id)
@@ -35,13 +39,28 @@ def _appointment_or_404(request, appointment_id):
 
 @member_required
 def today(request):
+    """Today's appointments coloured by department (their colour) or, with ?colour=practitioner, by
+    practitioner (F-APPT-8): a department with several practitioners is one colour otherwise."""
     member = request.membership
     appointments = list(selectors.todays_appointments(member))
     zone = selectors.zone_of(request.organization)
+    by_practitioner = request.GET.get("colour") == "practitioner"
+    legend = set()
+    for appointment in appointments:
+        if by_practitioner and appointment.practitioner_id:
+            # By id, so a practitioner keeps their colour from day to day.
+            appointment.colour = PRACTITIONER_COLOURS[appointment.practitioner_id % len(PRACTITIONER_COLOURS)]
+            legend.add((appointment.practitioner.user.get_full_name(), appointment.colour))
+        elif not by_practitioner and appointment.department_id:
+            appointment.colour = appointment.department.colour
+            legend.add((appointment.department.name, appointment.colour))
+        else:
+            appointment.colour = DEFAULT_COLOUR
     return render(request, "portal/appointments/today.html", {
         "appointments": appointments,
         "today": timezone.localdate(timezone=zone),
-        "legend": sorted({(a.department.name, a.department.colour) for a in appointments if a.department}),
+        "legend": sorted(legend),
+        "by_practitioner": by_practitioner,
     })
 
 
