@@ -99,10 +99,10 @@ def posts_limited(viewer):
     """Count one post of a client, link or visitor socket in the same limit as the HTTP post view of that kind
     (the per-socket token bucket alone would let a script open new sockets); True when over it."""
     if viewer.kind == "visitor":
-        from .views_widget import visitor_post_limited
+        from .access import visitor_post_limited
 
         return bool(visitor_post_limited(viewer.channel))
-    from .views_patient import client_post_limited
+    from .access import client_post_limited
 
     return client_post_limited(viewer.channel)
 
@@ -194,7 +194,7 @@ class ChatConsumer(RejectingConsumer):
         return Viewer("client", channel, _default_language(organization, channel.client.language))
 
     def _link(self, request, organization):
-        from .views_link import link_chat
+        from .access import link_chat
 
         if not request.session.get(SESSION_PARTICIPANT):
             return None
@@ -221,7 +221,7 @@ class ChatConsumer(RejectingConsumer):
         channel = Channel.objects.with_scopes_disabled().select_related("organization").filter(
             pk=self.channel_id).first()
         if channel is not None and self.viewer.kind in ("client", "link") and not channel.client_access:
-            from .views_patient import client_side_state
+            from .access import client_side_state
 
             return client_side_state(channel)[1]
         if self.viewer.kind == "link" and self._link_chat_over():
@@ -230,8 +230,8 @@ class ChatConsumer(RejectingConsumer):
         return _("This conversation is no longer available here. Reload the page.")
 
     def _link_chat_over(self):
-        """Whether this link session's chat ended by time (views_link.LINK_CHAT_AFTER_WINDOW), not otherwise."""
-        from .views_link import link_chat_over, link_participant
+        """Whether this link session's chat ended by time (policy.LINK_CHAT_AFTER_WINDOW), not otherwise."""
+        from .access import link_chat_over, link_participant
 
         organization = organization_of(self.scope)
         if organization is None:
@@ -275,7 +275,7 @@ class ChatConsumer(RejectingConsumer):
             return None
         self.viewer = viewer
         if viewer.kind == "staff":
-            from .views_staff import write_refusal
+            from .access import write_refusal
 
             refusal = write_refusal(viewer.member, viewer.channel)  # the staff page's rule (revoked: nobody writes)
             if refusal:
@@ -336,14 +336,14 @@ class ChatConsumer(RejectingConsumer):
         self.viewer = viewer
         with translation.override(self.language):
             if viewer.kind == "staff":
-                from .views_staff import write_refusal
+                from .access import write_refusal
 
                 refusal = write_refusal(viewer.member, viewer.channel)
                 allowed, reason = refusal is None, refusal or ""
             elif viewer.kind == "visitor":
                 allowed, reason = services.client_may_post(viewer.channel)
             else:
-                from .views_patient import client_side_state
+                from .access import client_side_state
 
                 allowed, reason = client_side_state(viewer.channel)
         # A deleted history (by staff, or retention when a consult ended) also comes as this event: the page then

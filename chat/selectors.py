@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subque
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from consult.models import Client
 from orgs import policy
 from orgs.scoping import organization_scope
 
@@ -214,3 +215,23 @@ def messages_for(channel, *, viewer=None, after_id=None, for_client=False, limit
 
     return [message_json(message, viewer=viewer)
             for message in message_list(channel, after_id=after_id, for_client=for_client, limit=limit, since=since)]
+
+
+# --- the patient portal's list -------------------------------------------------------------------------
+
+def channel_title(channel):
+    if channel.practitioner_id:
+        return channel.practitioner.user.get_full_name()
+    return channel.department.name if channel.department_id else channel.organization.name
+
+
+def clients_channels(client_ids):
+    """The channels of the session's clients, each with `.unread` and `.title`, newest first."""
+    channels = []
+    for client in Client.objects.filter(pk__in=client_ids).order_by("last_name", "pk"):
+        for channel in channels_for_client(client):
+            channel.title = channel_title(channel)
+            channels.append(channel)
+    channels.sort(key=lambda channel: channel.last_message_at.timestamp() if channel.last_message_at else 0,
+                  reverse=True)
+    return channels

@@ -6,81 +6,23 @@ appointment's client chats there: guests on the same appointment have links too,
 the client's own. A cancelled appointment or a replaced link (SESSION_TOKEN no longer matches) has none.
 
 The link is a bearer URL without a PIN (F-PORTAL-2 asks for one outside the appointment window), so its chat is
-bounded to the appointment: it works from the booking until LINK_CHAT_AFTER_WINDOW after the link's window
+bounded to the appointment: it works from the booking until policy.LINK_CHAT_AFTER_WINDOW after the link's window
 closes, and shows the conversation only from the appointment's booking on. After that the pages point to the
 patient portal (its sign-in asks for the PIN), where the whole conversation is.
 """
 
-from datetime import timedelta
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from consult import links, room
-from consult.models import AppointmentStatus
-from consult.views import SESSION_PARTICIPANT, SESSION_TOKEN
 from portal.patient_links import portal_path
 
 from . import selectors, services
-from .models import Channel, ChannelKind
-from .views_patient import client_side_state, post_message, posted_response, updates_payload
-
-
-def appointment_channel(appointment):
-    """The channel of the appointment's client with its practitioner (or department), created if the
-    appointment predates it (channel_ensure_for_appointment does that when appointments are made)."""
-    channels = Channel.objects.filter(kind=ChannelKind.CLIENT, client_id=appointment.client_id)
-    if appointment.practitioner_id:
-        channel = channels.filter(practitioner_id=appointment.practitioner_id).first()
-    else:
-        channel = channels.filter(practitioner__isnull=True, department_id=appointment.department_id).first()
-    return channel or services.channel_ensure_for_appointment(appointment=appointment)
-
-
-# How long after the link's window closes (links.Window.closes_at) its chat still works: time to read the
-# practice's answer after a consult, and to ask a question the next day.
-LINK_CHAT_AFTER_WINDOW = timedelta(hours=24)
-
-
-def link_chat_ends_at(appointment, organization):
-    return links.Window(appointment, organization).closes_at + LINK_CHAT_AFTER_WINDOW
-
-
-def link_participant(request):
-    """The appointment's client participant of this browser's link session when "chat in the waiting room" is on
-    (whatever the time), else None."""
-    organization = getattr(request, "organization", None)
-    if organization is None or not organization.chat_in_waiting_room:
-        return None
-    participant = room.participant_by_session(organization, request.session.get(SESSION_PARTICIPANT),
-                                              request.session.get(SESSION_TOKEN))
-    if participant is None:
-        return None
-    appointment = participant.appointment
-    if (appointment.client_id is None or participant.person_id != appointment.client_id
-            or appointment.status == AppointmentStatus.CANCELLED or appointment.anonymised_at):
-        return None
-    return participant
-
-
-def link_chat_over(request, participant):
-    return timezone.now() > link_chat_ends_at(participant.appointment, request.organization)
-
-
-def link_chat(request):
-    """(participant, channel) when this browser's appointment link may chat now, else None (also once the link's
-    chat is over: the socket and the JSON follow this)."""
-    participant = link_participant(request)
-    if participant is None or link_chat_over(request, participant):
-        return None
-    channel = appointment_channel(participant.appointment)
-    if channel is None:
-        return None
-    return participant, channel
+from .access import client_side_state, link_chat, link_chat_over, link_participant
+from .views_patient import post_message, posted_response, updates_payload
 
 
 def ended_context(request):

@@ -16,31 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from consult.models import Client
-from portal import throttle
 from portal.views.patient import patient_required
 
 from . import selectors, services
+from .access import client_post_limited, client_side_state
+from .selectors import channel_title, clients_channels
 from .serialise import message_json
-
-# Posting by HTTP (no JavaScript, or the socket down): enough for a conversation, too few for a flood.
-POST_LIMIT, POST_WINDOW_SECONDS = 30, 60
 
 
 def wants_json(request):
     return (request.headers.get("x-requested-with") == "XMLHttpRequest"
             or "application/json" in request.headers.get("accept", ""))
-
-
-def client_side_state(channel):
-    """(can_post, why_not) for the client of `channel`: services.client_may_post decides and words it (the
-    socket tells the same words live)."""
-    return services.client_may_post(channel)
-
-
-def client_post_limited(channel):
-    """Count one post by the channel's client (portal or appointment link, by HTTP or by socket: one limit, so
-    opening new sockets does not get round it). True when over the limit."""
-    return bool(throttle.hit(f"chat:client-post:{channel.pk}", limit=POST_LIMIT, window_seconds=POST_WINDOW_SECONDS))
 
 
 def post_message(request, channel, *, appointment=None):
@@ -89,12 +75,6 @@ def _channel(request, channel_id):
     return selectors.channel_for_client_session(request.organization, request.patient.client_ids, channel_id)
 
 
-def channel_title(channel):
-    if channel.practitioner_id:
-        return channel.practitioner.user.get_full_name()
-    return channel.department.name if channel.department_id else channel.organization.name
-
-
 @patient_required
 @require_GET
 def channel_list(request):
@@ -108,18 +88,6 @@ def channel_list(request):
     return render(request, "chat/patient/list.html", {
         "groups": groups, "several": len(clients) > 1, "signed_in": True,
     })
-
-
-def clients_channels(client_ids):
-    """The channels of the session's clients, each with `.unread` and `.title`, newest first."""
-    channels = []
-    for client in Client.objects.filter(pk__in=client_ids).order_by("last_name", "pk"):
-        for channel in selectors.channels_for_client(client):
-            channel.title = channel_title(channel)
-            channels.append(channel)
-    channels.sort(key=lambda channel: channel.last_message_at.timestamp() if channel.last_message_at else 0,
-                  reverse=True)
-    return channels
 
 
 @patient_required

@@ -24,6 +24,7 @@ from orgs.services import audit_record
 from portal.access import member_required
 
 from . import selectors, services
+from .access import channel_actions, write_refusal
 from .forms import AccessForm, ChannelCreateForm, MessageForm
 from .models import ChannelKind
 from .serialise import message_json
@@ -72,18 +73,6 @@ def _mark_read(member, channel):
 def _audit_view(request, channel):
     audit_record(organization=request.organization, actor=request.user, action="chat.view", target=channel,
                  subject=_subject(channel), acting_for=member_capacity(request.membership), request=request)
-
-
-def write_refusal(member, channel):
-    """Why `member` cannot write here (None: they can). policy.can_post_in_channel decides; this only words it."""
-    if policy.can_post_in_channel(member, channel):
-        return None
-    if channel.kind == ChannelKind.CLIENT and not channel.client_access:
-        return _("The client's chat access has been revoked: the client cannot read new messages, so nobody can "
-                 "write here until a department admin grants access again.")
-    if not policy.can_act_live(member):
-        return _("You are giving remote support: you can read this chat, not write in it.")
-    return _("You cannot write in this chat.")
 
 
 def channel_notice(channel):
@@ -224,16 +213,6 @@ def channel_updates(request, channel_id):
         _mark_read(member, channel)
     refusal = write_refusal(member, channel)
     return JsonResponse({"messages": found, "open": refusal is None, "reason": refusal or ""})
-
-
-def channel_actions(member, channel):
-    """What `member` may do with `channel` besides reading and writing (buttons on the page and client record)."""
-    client_channel = channel.kind == ChannelKind.CLIENT
-    return {
-        "join": client_channel and policy.can_join_channel(member, channel),
-        "manage_access": client_channel and policy.can_manage_chat_access(member, channel),
-        "delete_history": policy.can_delete_chat_history(member, channel),
-    }
 
 
 @member_required

@@ -27,6 +27,7 @@ from widgets.tokens import client_address
 from widgets.views import _use_page_language
 
 from . import selectors, services, widget_access
+from .access import visitor_post_limited
 from .models import Author
 from .serialise import message_json
 from .widget_forms import ChatStartForm
@@ -37,8 +38,6 @@ from .widget_forms import ChatStartForm
 STARTS_PER_ADDRESS = 20
 STARTS_PER_ORGANIZATION = 200
 STARTS_WINDOW_SECONDS = 60 * 60
-POSTS_PER_CONVERSATION = 10
-POSTS_WINDOW_SECONDS = 60
 TOO_MANY = 429
 
 
@@ -191,13 +190,6 @@ def conversation(request, key, credential):
         # the frame remembers only a real token: a return pass expires, and is not this browser's own
         remembered_token=credential if ":" not in credential else "",
     )))
-
-
-def visitor_post_limited(channel):
-    """Count one post by the visitor (by HTTP or by socket: one limit, so new sockets do not get round it). None when
-    allowed, else the epoch second the limit ends."""
-    return throttle.hit(f"chat:widget-post:{channel.pk}", limit=POSTS_PER_CONVERSATION,
-                        window_seconds=POSTS_WINDOW_SECONDS)
 
 
 def _post(request, organization, channel, here):

@@ -14,6 +14,8 @@ rule, `can_view_record` / `record_visibility_q`:
 - otherwise every employee of the organisation sees them.
 """
 
+from datetime import timedelta
+
 from django.db.models import Q
 
 from .models import Membership, Role
@@ -390,6 +392,30 @@ def can_view_payments(member, appointment):
 
 def _is_active_member(member):
     return member is not None and member.pk is not None and member.is_active
+
+
+# The appointment link is a bearer URL without a PIN, so its chat is bounded to the appointment: from the booking
+# until this long after the link's window closes (time to read the practice's answer after a consult, and to ask
+# a question the next day). After that the conversation goes on in the patient portal, behind its PIN.
+LINK_CHAT_AFTER_WINDOW = timedelta(hours=24)
+
+
+def can_chat_from_link(organization, participant):
+    """Whether this appointment link's holder has the appointment's chat at all (F-CHAT-4): only where "chat in the
+    waiting room" is on, only the appointment's own client (extra participants have links but the conversation is
+    the client's), never for a cancelled or anonymised appointment. When: `link_chat_ends_at`."""
+    appointment = participant.appointment
+    return bool(
+        organization.chat_in_waiting_room and appointment.client_id is not None
+        and participant.person_id == appointment.client_id
+        and appointment.status != "cancelled" and appointment.anonymised_at is None
+    )
+
+
+def link_chat_ends_at(organization, appointment):
+    from consult.links import Window
+
+    return Window(appointment, organization).closes_at + LINK_CHAT_AFTER_WINDOW
 
 
 def can_answer_public_chat(member):

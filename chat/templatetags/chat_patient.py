@@ -22,7 +22,7 @@ def _render(context, template_name, values):
 
 @register.simple_tag(takes_context=True)
 def patient_chat_summary(context):
-    from chat.views_patient import clients_channels
+    from chat.selectors import clients_channels
 
     channels = clients_channels([client.pk for client in context.get("clients") or []])
     return _render(context, "chat/patient/_home_summary.html", {

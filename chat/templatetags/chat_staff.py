@@ -84,9 +84,9 @@ def client_chat_channels(context, client):
     member = _member(context)
     if member is None or client.is_external:
         return ""
+    from chat.access import channel_actions
     from chat.forms import practitioner_choices
     from chat.selectors import client_channels, joinable_channels
-    from chat.views_staff import channel_actions
 
     request = context["request"]
     channels = list(client_channels(member, client))

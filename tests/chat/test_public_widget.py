@@ -7,9 +7,10 @@ import pytest
 from django.core.cache import cache
 
 from chat import selectors, services, widget_access
+from chat.access import POSTS_PER_CONVERSATION
 from chat.models import Author, Channel, ChannelKind, Message
 from chat.sealing import open_text
-from chat.views_widget import POSTS_PER_CONVERSATION, STARTS_PER_ADDRESS
+from chat.views_widget import STARTS_PER_ADDRESS
 from orgs.scoping import organization_scope, scopes_disabled
 from tests.conftest import host_client, signed_in_client
 

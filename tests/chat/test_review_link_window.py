@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import Message
-from chat.views_link import LINK_CHAT_AFTER_WINDOW
 from config.asgi import application
 from consult import links
 from consult.models import Appointment, AppointmentParticipant
+from orgs.policy import LINK_CHAT_AFTER_WINDOW
 from orgs.scoping import scopes_disabled
 from portal.patient_links import portal_path
 from tests.chat.core_helpers import book, channel_of, make_client, member, switch
@@ -121,7 +121,7 @@ def test_the_link_chat_shows_only_messages_since_the_booking(alpha):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_link_socket_closes_once_the_link_chat_is_over():
-    """The socket re-checks views_link.link_chat for every event: after the end it hears nothing more."""
+    """The socket re-checks access.link_chat for every event: after the end it hears nothing more."""
     alpha = make_org("alpha", "Alpha Practice")
     switch(alpha, chat_in_waiting_room=True)
     rosa = make_client(alpha)

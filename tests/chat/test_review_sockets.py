@@ -13,9 +13,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 
 from chat import services
+from chat.access import POST_LIMIT, POSTS_PER_CONVERSATION
 from chat.models import Author, Message
-from chat.views_patient import POST_LIMIT
-from chat.views_widget import POSTS_PER_CONVERSATION
 from orgs.models import Membership
 from orgs.scoping import scopes_disabled
 from tests.chat.test_consumers import (

@@ -293,7 +293,7 @@ def test_revoking_and_granting_access(alpha, rosa_channel, layer, django_capture
 def test_a_revoked_client_is_told_the_same_words_live_and_on_the_page(alpha, rosa_channel):
     """One wording for a revocation: client_may_post (the socket's access event and a refused send) says what
     the page says, with the practice's phone number when it has one."""
-    from chat.views_patient import client_side_state
+    from chat.access import client_side_state
 
     rosa, channel = rosa_channel
     services.chat_access_set(member=member(alpha, "admin"), channel=channel, allowed=False)

@@ -11,13 +11,13 @@
 // An optional <span data-chat-unread-status data-text="New message"> (role="status") is filled when the count
 // grows, so screen readers hear about new messages politely.
 
+import { changeSocket, countFetcher } from "../portal/live-count.js";
+
 const POLL_MS = 30000;
-const MAX_BACKOFF_MS = 30000;
 const badges = [...document.querySelectorAll("[data-chat-unread]")];
-let retries = 0;
 let count = null;
-let asked = 0;
 let pollTimer = null;
+let fetchCount = null;
 
 function show(next) {
   badges.forEach((badge) => {
@@ -35,18 +35,8 @@ function announce() {
 }
 
 async function refresh() {
-  const mine = ++asked;
-  let next;
-  try {
-    const response = await fetch(badges[0].dataset.countUrl, {
-      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
-    });
-    if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) return;
-    next = (await response.json()).total;
-  } catch (error) {
-    return; // offline: the next event or round asks again
-  }
-  if (mine !== asked || !Number.isInteger(next)) return;
+  const next = await fetchCount();
+  if (next === null) return;
   if (count !== null && next > count) announce();
   count = next;
   show(next);
@@ -61,41 +51,25 @@ function stopPolling() {
   pollTimer = null;
 }
 
-function connect(path) {
-  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${window.location.host}${path}`);
-  socket.addEventListener("open", () => {
-    retries = 0;
-    stopPolling();
-    document.documentElement.dataset.chatInbox = "live";
-    refresh(); // catch up on what changed while disconnected
-  });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      return;
-    }
-    if (message.type === "changed") {
-      refresh();
-      document.dispatchEvent(new CustomEvent("chat:changed"));
-    }
-  });
-  socket.addEventListener("close", (event) => {
-    startPolling();
-    if (event.code === 4401 || event.code === 4403) { // signed out or not allowed: polling only
-      document.documentElement.dataset.chatInbox = "closed";
-      return;
-    }
-    document.documentElement.dataset.chatInbox = "reconnecting";
-    retries += 1;
-    setTimeout(() => connect(path), Math.min(1000 * 2 ** retries, MAX_BACKOFF_MS) + Math.random() * 500);
-  });
-}
-
 if (badges.length && badges[0].dataset.countUrl) {
+  fetchCount = countFetcher(badges[0].dataset.countUrl, "total");
   const path = badges.map((badge) => badge.dataset.socketPath).find(Boolean);
-  if (path) connect(path);
-  else startPolling();
+  if (path) {
+    changeSocket(path, {
+      onOpen: () => {
+        stopPolling();
+        refresh(); // catch up on what changed while disconnected
+      },
+      onChanged: () => {
+        refresh();
+        document.dispatchEvent(new CustomEvent("chat:changed"));
+      },
+      onState: (state) => {
+        document.documentElement.dataset.chatInbox = state;
+        if (state !== "live") startPolling(); // signed out or not allowed: polling only
+      },
+    });
+  } else {
+    startPolling();
+  }
 }

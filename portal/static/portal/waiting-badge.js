@@ -5,12 +5,13 @@
 //   "waiting:changed"     someone entered, left or was called in (also after every (re)connect)
 //   "waiting:connection"  detail.state: "live", "reconnecting" or "closed"; the latest is on
 //                         document.documentElement.dataset.waitingSocket for scripts that start later.
+import { changeSocket, countFetcher } from "./live-count.js";
+
 const badge = document.querySelector("[data-waiting-badge]");
 const STORAGE_KEY = "openconsult.doorbell";
-let retries = 0;
 let count = null; // null until the first answer: the first count never rings
-let asked = 0; // answers to older requests are dropped
 let audio = null;
+let fetchCount = null;
 
 function emit(name, detail) {
   document.dispatchEvent(new CustomEvent(name, { detail }));
@@ -28,18 +29,8 @@ function show(next) {
 }
 
 async function refreshCount() {
-  const mine = ++asked;
-  let next;
-  try {
-    const response = await fetch(badge.dataset.countUrl, {
-      credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store",
-    });
-    if (!response.ok || !(response.headers.get("content-type") || "").includes("json")) return;
-    next = (await response.json()).count;
-  } catch (error) {
-    return; // offline: the next message or reconnect asks again
-  }
-  if (mine !== asked || !Number.isInteger(next)) return;
+  const next = await fetchCount();
+  if (next === null) return;
   if (count !== null && next > count) arrived();
   count = next;
   show(next);
@@ -115,36 +106,19 @@ function setUpToggle() {
 
 // --- the socket ---
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${badge.dataset.socketPath}`);
-  socket.addEventListener("open", () => {
-    retries = 0;
-    setConnection("live");
-    refreshCount();
-    emit("waiting:changed"); // catch up on what happened while disconnected
-  });
-  socket.addEventListener("message", (event) => {
-    let message;
-    try {
-      message = JSON.parse(event.data);
-    } catch (error) {
-      return;
-    }
-    if (message.type === "changed") {
+if (badge) {
+  fetchCount = countFetcher(badge.dataset.countUrl, "count");
+  setUpToggle();
+  changeSocket(badge.dataset.socketPath, {
+    onOpen: () => {
+      refreshCount();
+      emit("waiting:changed"); // catch up on what happened while disconnected
+    },
+    onChanged: () => {
       refreshCount();
       emit("waiting:changed");
-    }
+    },
+    onState: setConnection,
+    maxBackoffMs: 15000,
   });
-  socket.addEventListener("close", (event) => {
-    if (event.code === 4401 || event.code === 4403) { setConnection("closed"); return; } // signed out or not allowed
-    setConnection("reconnecting");
-    retries += 1;
-    setTimeout(connect, Math.min(1000 * 2 ** retries, 15000) + Math.random() * 500);
-  });
-}
-
-if (badge) {
-  setUpToggle();
-  connect();
 }
