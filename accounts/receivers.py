@@ -30,6 +30,16 @@ def remind_two_factor(sender, request, user, **kwargs):
     ))
 
 
+@receiver(user_logged_in, dispatch_uid="accounts.audit_sign_in")
+def audit_sign_in(sender, request, user, **kwargs):
+    """An employee's sign-in on their organisation's host: the usage report counts these (F-USAGE-1).
+    Platform staff signing in without a membership are not the organisation's employees."""
+    organization = getattr(request, "organization", None)
+    if organization is None or selectors.membership_for(user, organization) is None:
+        return
+    audit_record(organization=organization, actor=user, action="account.sign_in", request=request)
+
+
 @receiver(authenticator_added, dispatch_uid="accounts.two_factor_added")
 def two_factor_added(sender, request, user, authenticator, **kwargs):
     if authenticator.type not in SECOND_FACTORS:

@@ -530,6 +530,7 @@ AUDIT_ACTIONS = {
     "employee.update": _("Employee changed"),
     "employee.invite": _("Invitation sent again"),
     "profile.update": _("Own profile changed"),
+    "account.sign_in": _("Signed in"),
     "remote_support.sign_in": _("Platform support signed in"),
     "remote_support.start": _("Remote support started"),
     "remote_support.action": _("Change during remote support"),

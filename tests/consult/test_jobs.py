@@ -400,20 +400,22 @@ def test_setup_schedules_is_idempotent(db):
     """covers F-APPT-2 and F-ORG-9 (the jobs are scheduled)"""
     output = io.StringIO()
     call_command("setup_schedules", stdout=output)
-    assert Schedule.objects.count() == 7
+    assert Schedule.objects.count() == 8
     Schedule.objects.filter(func="consult.tasks.send_due_reminders").update(minutes=60)
     call_command("setup_schedules", stdout=output)
     schedules = {s.func: s for s in Schedule.objects.all()}
-    assert Schedule.objects.count() == 7
+    assert Schedule.objects.count() == 8
     assert set(schedules) == {"consult.tasks.send_due_reminders", "consult.tasks.anonymise_old_appointments",
                               "consult.tasks.cleanup_consults", "payments.tasks.retry_failed_refunds",
                               "payments.tasks.expire_stale_checkouts", "payments.tasks.retry_stuck_receipts",
-                              "chat.tasks.send_unread_notifications"}
+                              "chat.tasks.send_unread_notifications", "usage.tasks.nightly_rollup"}
     reminders_schedule = schedules["consult.tasks.send_due_reminders"]
     assert (reminders_schedule.schedule_type, reminders_schedule.minutes, reminders_schedule.repeats) == (
         Schedule.MINUTES, 5, -1)
     anonymise_schedule = schedules["consult.tasks.anonymise_old_appointments"]
     assert (anonymise_schedule.schedule_type, anonymise_schedule.cron) == (Schedule.CRON, "15 3 * * *")
+    rollup_schedule = schedules["usage.tasks.nightly_rollup"]
+    assert (rollup_schedule.schedule_type, rollup_schedule.cron) == (Schedule.CRON, "30 2 * * *")
     # The scheduled functions exist and run.
     from consult import tasks
 

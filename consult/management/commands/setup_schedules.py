@@ -16,6 +16,8 @@ SCHEDULES = [
     ("openconsult: retry stuck receipts", "payments.tasks.retry_stuck_receipts", Schedule.MINUTES, {"minutes": 15}),
     # Clients (and visitors) hear by email, without the text, about chat messages waiting unread (F-CHAT).
     ("openconsult: unread chat emails", "chat.tasks.send_unread_notifications", Schedule.MINUTES, {"minutes": 5}),
+    # The usage reports' roll-ups of the days up to yesterday (F-USAGE-1), at night when little else runs.
+    ("openconsult: usage roll-ups", "usage.tasks.nightly_rollup", Schedule.CRON, {"cron": "30 2 * * *"}),
 ]
 
 
