@@ -30,3 +30,16 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 PUBLIC_SCHEME = "https"
 CSRF_TRUSTED_ORIGINS = [f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"]  # noqa: F405
+
+# Logs: one JSON object per line (ops/logging.py) for the log collector; LOG_FORMAT=text for the plain lines.
+# Every line logged while Django handles a request carries its method, path (no query string, credentials in
+# the path replaced), organisation and request id; one line per request replaces uvicorn's access log (run it
+# with --no-access-log: that log has visitors' addresses and query strings).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+if LOG_FORMAT == "json":
+    LOGGING["formatters"] = {"json": {"()": "ops.logging.JsonFormatter"}}  # noqa: F405
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405
+    # uvicorn's own lines (startup, errors, WebSocket failures) in the same format, in each worker process.
+    LOGGING["loggers"]["uvicorn"] = {"handlers": ["console"], "level": "INFO", "propagate": False}  # noqa: F405
+MIDDLEWARE.insert(MIDDLEWARE.index("orgs.middleware.OrganizationHostMiddleware") + 1,  # noqa: F405
+                  "ops.logging.RequestContextMiddleware")
