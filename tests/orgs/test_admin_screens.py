@@ -9,7 +9,7 @@ from django.core import mail
 from accounts.models import User
 from orgs.models import AuditEvent, Department, Membership, Organization, Role
 from orgs.scoping import scopes_disabled
-from tests.conftest import signed_in_client
+from tests.conftest import host_client, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +188,31 @@ def test_the_chat_tab_points_to_the_chat_widgets_embed_code(admin_client):
     help_block = chat_tab.split("data-chat-widget-help")[1].split("</div>")[0]
     assert f'<a href="{reverse("chat_widget_admin")}">Widgets → Chat widget</a>' in help_block
     assert admin_client.get(reverse("chat_widget_admin")).status_code == 200
+
+
+def test_the_logo_comes_from_the_organisations_own_images_and_heads_every_staff_screen(alpha, beta, admin_client):
+    """F-ORG-1: the logo is uploaded into (and chosen from) the organisation's images, and shows top-left; an
+    image id of another organisation posted into the settings form is refused and changes nothing."""
+    from wagtail.images import get_image_model
+    from wagtail.images.tests.utils import get_test_image_file
+
+    with scopes_disabled():
+        own, foreign = (get_image_model().objects.create(title=f"{org.name} logo", file=get_test_image_file(),
+                                                         collection=org.collection) for org in (alpha, beta))
+    form = admin_client.get("/admin/organisation/").context["form"]
+    data = {k: ("on" if v is True else v) for k, v in form.initial.items()
+            if v is not None and v is not False and k in form.fields}
+    response = admin_client.post("/admin/organisation/", {**data, "logo": foreign.pk})
+    assert response.status_code == 200 and "logo" in response.context["form"].errors
+    alpha.refresh_from_db()
+    assert alpha.logo_id is None
+    response = admin_client.post("/admin/organisation/", {**data, "logo": own.pk})
+    assert response.status_code == 302
+    alpha.refresh_from_db()
+    assert alpha.logo_id == own.pk
+    assert "logo" in AuditEvent.objects.with_scopes_disabled().filter(action="settings.update").latest("id").changes
+    for path in ("/portal/", "/admin/"):
+        html = admin_client.get(path).content.decode()
+        assert 'alt="Alpha Practice"' in html and "/images/" in html, f"{path} lacks the logo"
+    assert 'class="brand-logo"' in signed_in_client(alpha.people["gp"].user, alpha).get("/portal/").content.decode()
+    assert 'class="brand-logo"' in host_client(alpha).get("/accounts/login/").content.decode()
