@@ -29,6 +29,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 PUBLIC_SCHEME = "https"
+# Links in emails and the admin's own address: base.py's defaults are the demo's (http, port 8000).
+PUBLIC_PORT = env.int("PUBLIC_PORT", default=443)
+WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default=f"https://{BASE_DOMAIN}"  # noqa: F405
+                            + ("" if PUBLIC_PORT == 443 else f":{PUBLIC_PORT}"))
 CSRF_TRUSTED_ORIGINS = [f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"]  # noqa: F405
 
 # Logs: one JSON object per line (ops/logging.py) for the log collector; LOG_FORMAT=text for the plain lines.

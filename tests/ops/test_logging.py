@@ -105,11 +105,13 @@ def test_production_settings_log_json_by_default_and_text_on_request(tmp_path):
     env.pop("LOG_FORMAT", None)
     check = ("import django, logging; django.setup(); from django.conf import settings; "
              "logging.getLogger('ops.check').warning('hello'); "
-             "print('ops.logging.RequestContextMiddleware' in settings.MIDDLEWARE)")
+             "print('ops.logging.RequestContextMiddleware' in settings.MIDDLEWARE, settings.PUBLIC_PORT, "
+             "settings.WAGTAILADMIN_BASE_URL)")
     result = subprocess.run([sys.executable, "-c", check], env=env, cwd=settings.BASE_DIR, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "True"
+    # Links in emails are https://<org>.<domain>/…, not the demo's port 8000.
+    assert result.stdout.strip() == "True 443 https://localhost"
     entry = json.loads(result.stderr.strip().splitlines()[-1])
     assert entry["message"] == "hello" and entry["level"] == "WARNING" and entry["logger"] == "ops.check"
     env["LOG_FORMAT"] = "text"
