@@ -113,6 +113,18 @@ class Booked:
 NOTHING_BOOKED = Booked(())
 
 
+def _with_overlapping_hours(availabilities):
+    """Practitioners with two blocks whose clock hours overlap (whatever their days): they may repeat a start."""
+    hours = {}
+    for availability in availabilities:
+        hours.setdefault(availability.practitioner_id, []).append((availability.start_time, availability.end_time))
+    return [
+        practitioner_id for practitioner_id, spans in hours.items()
+        if any(a_start < b_end and b_start < a_end
+               for index, (a_start, a_end) in enumerate(spans) for b_start, b_end in spans[index + 1:])
+    ]
+
+
 def free_slots(availabilities, booked, zone, first_day: date, last_day: date, now):
     """Bookable slots of `availabilities` between two local dates, minus past ones and any that overlap a
     booked appointment (a 40-minute appointment at 9:00 also takes the 9:20 slot).
@@ -123,11 +135,15 @@ def free_slots(availabilities, booked, zone, first_day: date, last_day: date, no
     now = now.astimezone(UTC)
     result = []
     append = result.append
+    # Overlapping blocks (hours entered twice, a one-off on top of a weekly one) would offer a start twice; a
+    # practitioner is booked once per start. Only practitioners with blocks whose hours overlap pay for the check.
+    seen_starts = {practitioner_id: set() for practitioner_id in _with_overlapping_hours(availabilities)}
     for availability in availabilities:
         taken = booked.get(availability.practitioner_id, NOTHING_BOOKED)
         if not isinstance(taken, Booked):
             taken = booked[availability.practitioner_id] = Booked(taken)
         practitioner_id, availability_id = availability.practitioner_id, availability.pk
+        seen = seen_starts.get(practitioner_id)
         step = timedelta(minutes=availability.consult_minutes + availability.break_minutes)
         length = timedelta(minutes=availability.consult_minutes)
         for start, end in occurrences(availability, zone, first_day, last_day):
@@ -135,18 +151,14 @@ def free_slots(availabilities, booked, zone, first_day: date, last_day: date, no
             while cursor <= last_start:
                 slot_end = cursor + length
                 if cursor > now and not taken.overlaps(cursor, slot_end):
-                    append(Slot(cursor, slot_end, practitioner_id, availability_id))
+                    if seen is None:
+                        append(Slot(cursor, slot_end, practitioner_id, availability_id))
+                    elif cursor not in seen:
+                        seen.add(cursor)
+                        append(Slot(cursor, slot_end, practitioner_id, availability_id))
                 cursor += step
     result.sort()
-    # Overlapping blocks (hours entered twice, a one-off on top of a weekly one) would offer the same start
-    # twice; a practitioner is booked once per start, so each (practitioner, start) is offered once.
-    unique, seen = [], set()
-    for slot in result:
-        key = (slot.starts_at, slot.practitioner_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append(slot)
-    return unique
+    return result
 
 
 def covering_availability(availabilities, zone, starts_at):
