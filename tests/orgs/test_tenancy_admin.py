@@ -72,6 +72,17 @@ def foreign_urls(org):
         f"/admin/departments/edit/{department.pk}/",
         f"/admin/departments/delete/{department.pk}/",
         f"/admin/employees/edit/{employee.pk}/",
+        # The viewsets' history and usage screens, and the organisation itself (platform staff's screens).
+        f"/admin/departments/history/{department.pk}/",
+        f"/admin/departments/history-results/{department.pk}/",
+        f"/admin/departments/usage/{department.pk}/",
+        f"/admin/employees/history/{employee.pk}/",
+        f"/admin/employees/history-results/{employee.pk}/",
+        f"/admin/employees/usage/{employee.pk}/",
+        f"/admin/employees/{employee.pk}/two-factor/disable/",
+        f"/admin/organisations/edit/{org.pk}/",
+        f"/admin/organisations/history/{org.pk}/",
+        f"/admin/organisations/{org.pk}/remote-support/",
     ]
     return urls
 
@@ -104,6 +115,8 @@ def test_own_object_urls_work_for_the_admin(alpha):
         f"/admin/documents/edit/{document.pk}/",
         f"/admin/departments/edit/{department.pk}/",
         f"/admin/employees/edit/{employee.pk}/",
+        f"/admin/departments/history/{department.pk}/",
+        f"/admin/employees/history/{employee.pk}/",
         "/admin/organisation/",
         "/admin/package/",
         "/admin/audit/",
