@@ -409,3 +409,31 @@ def test_an_employee_signing_in_is_audited(alpha, beta, superuser):
     host_client(None).post("/accounts/login/", {"login": superuser.email, "password": PASSWORD})
     with scopes_disabled():
         assert AuditEvent.objects.filter(action="account.sign_in").count() == 1
+
+
+# --- the demo history ----------------------------------------------------------------------------------
+
+def test_demo_history_fills_the_window_once_and_leaves_today_alone(alpha, mailoutbox):
+    from consult.models import Client, WaitingEntry
+    from usage.demo import usage_demo
+
+    with organization_scope(alpha):
+        Client.objects.create(organization=alpha, initials="J.", last_name="Demo", email="j@example.test")
+    with time_machine.travel(local(TODAY, 12), tick=False):
+        assert len(usage_demo(alpha)) == 40
+        with organization_scope(alpha):
+            appointments = Appointment.objects.count()
+            assert appointments > 0
+            assert not Appointment.objects.filter(starts_at__gte=local(TODAY, 0)).exists()
+            assert not WaitingEntry.objects.exists()
+            assert not Consult.objects.filter(status=ConsultStatus.OPEN).exists()
+        held = sum(r[0] for r in rows(alpha, UsageAppointments, "held"))
+        assert held and sum(r[0] for r in rows(alpha, UsageDurations, "consults")) == held
+        assert all(employees == 4 for _, employees in rows(alpha, UsageDay, "day", "employees"))
+        assert sum(logins for (logins,) in rows(alpha, UsageDay, "logins")) > 0
+        first = everything(alpha)
+        usage_demo(alpha)  # again: nothing added
+        with organization_scope(alpha):
+            assert Appointment.objects.count() == appointments
+        assert everything(alpha) == first
+    assert mailoutbox == []

@@ -14,6 +14,7 @@ from formbuilder.demo import questionnaire_demo
 from orgs.models import Department, Membership, Organization, Role, public_url_for_host
 from orgs.scoping import organization_scope
 from orgs.services import department_create, employee_create, group_permissions_sync, org_create
+from usage.demo import usage_demo
 from widgets.demo import demo_widgets
 
 User = get_user_model()
@@ -147,3 +148,5 @@ class Command(BaseCommand):
             Membership.objects.with_scopes_disabled().filter(
                 organization=organization, user__email="eva@demo.test").update(walk_in_open=True)
             demo_site(organization, widgets=widgets)  # a practice site in Dutch and English with both widgets
+        # Usage reports: 40 days of history in the demo organisation; the other one's days are rolled up empty.
+        usage_demo(organization, history=spec["subdomain"] == "demo")
