@@ -559,6 +559,20 @@ def traceback_summary(text):
     return counts
 
 
+def tree_cpu(pid):
+    """CPU seconds (user + system) used so far by process `pid` and its children (uvicorn's workers)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])))
+    tree, total = {pid}, 0
+    for _ in range(3):  # children, grandchildren (the worker processes' own helpers)
+        tree |= {child for child, (parent, _cpu) in parents.items() if parent in tree}
+    total = sum(parents[p][1] for p in tree if p in parents)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine(database_label, layer, workers):
     cpu = platform.processor() or "unknown CPU"
     with contextlib.suppress(OSError):
@@ -586,7 +600,7 @@ def report(facts, rows, elapsed, duration, users, server_errors, client_cpu):
           f"{facts['database']}, {facts['layer']} channel layer and cache, {facts['workers']} uvicorn worker(s); "
           f"1-minute load average {facts['load_average_before']} before, {facts['load_average_after']} after")
     print(f"load: {duration:.0f} s, {users} virtual users ({', '.join(f'{n} {p}' for p, n in facts['parts'].items())});"
-          f" client CPU {client_cpu:.1f} s ({client_cpu / elapsed * 100:.0f}% of one core)")
+          f" server CPU {facts['server_cpu_s']:.1f} s, client CPU {client_cpu:.1f} s")
     print(f"\n{'kind':28} {'count':>7} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
           f"{'refused':>8}")
     for row in rows:
@@ -599,6 +613,8 @@ def report(facts, rows, elapsed, duration, users, server_errors, client_cpu):
     for row in rows:
         for sample in row["error_samples"]:
             print(f"  error ({row['kind']}): {sample}")
+    if total:
+        print(f"server CPU per request (socket opens included): {facts['server_cpu_s'] / total * 1000:.1f} ms")
     print(f"server tracebacks logged: {server_errors}")
     print(json.dumps({"bench": "load", **facts, "duration_s": duration, "users": users, "requests": total,
                       "requests_per_s": round(total / duration, 1), "errors": errors,
@@ -662,9 +678,11 @@ def main():
         facts["load_average_before"] = round(os.getloadavg()[0], 1)
         recorder = Recorder()
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        server_cpu = tree_cpu(server.process.pid)
         elapsed, facts["parts"] = asyncio.run(run_load(server.port, setup, args, recorder))
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        facts["server_cpu_s"] = round(tree_cpu(server.process.pid) - server_cpu, 1)
         facts["load_average_after"] = round(os.getloadavg()[0], 1)
         server_errors = server.errors()
         for (exception, frame), count in sorted(traceback_summary(server.log_path.read_text()).items(),
