@@ -53,6 +53,26 @@ def test_javascript_errors_in_the_waiting_room_and_the_room_are_reported(browser
     assert f"boom /portal/room/{appointment.pk}/" in row.message
     assert reports(organization=beta) == []
 
+    # The room's WebRTC hooks: a connection that says "failed" (ICE and connection state: one report), and one
+    # "disconnected" for over 10 s. The browser is made to say so; the real connection stays up.
+    staff.wait_for_function("() => [...window.__room.peers.values()].some((p) => p.pc.connectionState === 'connected')",
+                            timeout=30_000)
+    staff.evaluate("""() => {
+        const pc = [...window.__room.peers.values()][0].pc;
+        Object.defineProperty(pc, "iceConnectionState", { get: () => "failed", configurable: true });
+        pc.dispatchEvent(new Event("iceconnectionstatechange"));
+        Object.defineProperty(pc, "connectionState", { get: () => "failed", configurable: true });
+        pc.dispatchEvent(new Event("connectionstatechange"));
+        Object.defineProperty(pc, "connectionState", { get: () => "disconnected", configurable: true });
+        pc.dispatchEvent(new Event("connectionstatechange"));
+    }""")
+    wait_until(lambda: reports(kind="ice_failed"), message="the failed connection was not reported")
+    wait_until(lambda: reports(kind="connection_dropped"), timeout=15, message="the dropped connection was not noted")
+    webrtc = reports(kind__in=["ice_failed", "connection_dropped"])
+    assert [(r.kind, r.role, r.source, r.appointment_id) for r in webrtc] == [
+        ("ice_failed", "staff", "room", appointment.pk), ("connection_dropped", "staff", "room", appointment.pk)]
+    assert "with client" in reports(kind="ice_failed")[0].detail
+
     # A page sends at most 10 reports, each one once, whatever it is asked to send.
     sent = patient.evaluate("""() => [...Array(12).keys(), 0].map(
         (n) => window.OpenConsultErrors.report('js_error', `error ${n}`, ''))""")
