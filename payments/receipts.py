@@ -150,7 +150,8 @@ RECEIPT_RETRY_DAYS = 3
 def retry_stuck_receipts():
     """Send again the receipts whose email failed or whose worker died while sending (scheduled). Each row is
     claimed by moving its updated_at on, guarded by the values this run read: of two runs (or a late original
-    worker's retry) only one wins a row, so a receipt is never sent twice by this. Returns how many were sent."""
+    worker's retry) only one wins a row, so a receipt is never sent twice by this. Receipts that were never
+    queued go out too (_send_lost_receipts). Returns how many were sent."""
     now = timezone.now()
     stuck = (Q(status=DeliveryStatus.FAILED)
              | Q(status=DeliveryStatus.SENDING, updated_at__lt=now - timedelta(minutes=RECEIPT_STUCK_MINUTES)))
@@ -172,6 +173,24 @@ def retry_stuck_receipts():
         with organization_scope(payment.organization):
             if _deliver(payment, delivery).status == DeliveryStatus.SENT:
                 sent += 1
+    return sent + _send_lost_receipts(now)
+
+
+def _send_lost_receipts(now):
+    """Paid payments whose receipt task never ran (the broker was down when the payment committed, or lost the
+    task): no delivery row exists, so the retry above cannot see them. receipt_send claims the row itself, so a
+    task that does run after all still sends only once."""
+    lost = Payment.objects.with_scopes_disabled().filter(
+        status__in=(PaymentStatus.PAID, PaymentStatus.REFUNDED), paid_at__lt=now - timedelta(
+            minutes=RECEIPT_STUCK_MINUTES), paid_at__gte=now - timedelta(days=RECEIPT_RETRY_DAYS),
+    ).exclude(receipt_number="").values_list("pk", flat=True).order_by("pk")
+    claimed = set(EmailDelivery.objects.with_scopes_disabled().filter(
+        once_key__in=[f"receipt:{pk}" for pk in lost]).values_list("once_key", flat=True))
+    sent = 0
+    for payment_id in lost:
+        if f"receipt:{payment_id}" not in claimed:
+            delivery = receipt_send(payment_id)
+            sent += delivery is not None and delivery.status == DeliveryStatus.SENT
     return sent
 
 
@@ -184,4 +203,6 @@ def receipt_send_on_commit(payment):
 
         async_task("payments.receipts.receipt_send", payment_id, task_name="receipt_send")
 
-    transaction.on_commit(queue)
+    # robust: a broker that is down must not turn the committed payment's webhook into a 500 (the provider's
+    # redelivery would be a duplicate and queue nothing); retry_stuck_receipts sends what was not queued.
+    transaction.on_commit(queue, robust=True)

@@ -11,8 +11,15 @@ from django.utils import timezone
 from consult.models import DeliveryStatus, EmailDelivery, EmailKind
 from orgs.scoping import scopes_disabled
 from payments import receipts
-from payments.models import ClientType, PaymentSettings, PaymentStatus, Provider
-from tests.payments.factories import charged_appointment, paying_org, payment_make
+from payments.models import ClientType, Payment, PaymentSettings, PaymentStatus, Provider
+from tests.conftest import host_client, make_org
+from tests.payments.factories import (
+    charged_appointment,
+    paying_org,
+    payment_make,
+    stripe_session_event,
+    stripe_webhook_post,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +160,50 @@ def test_a_retry_that_fails_again_stays_failed(participant, monkeypatch):
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
     assert receipts.retry_stuck_receipts() == 0
     assert delivery_status(delivery) == DeliveryStatus.FAILED and "connection refused" in delivery.error
+
+
+# --- receipts whose task was never queued --------------------------------------------------------------------
+
+def paid_minutes_ago(participant, receipt_number, minutes):
+    payment = payment_make(participant, status=PaymentStatus.PAID, receipt_number=receipt_number)
+    with scopes_disabled():
+        Payment.objects.filter(pk=payment.pk).update(paid_at=timezone.now() - timedelta(minutes=minutes))
+    return payment
+
+
+def test_a_paid_payment_without_any_receipt_row_gets_its_receipt_from_the_retry(participant):
+    organization = participant.organization
+    lost = paid_minutes_ago(participant, "2026-00021", 20)
+    paid_minutes_ago(charged_appointment(organization)[1], "2026-00022", 5)  # its task may still be queued
+    paid_minutes_ago(charged_appointment(organization)[1], "2026-00023", 4 * 24 * 60)  # left to the staff
+    sent = paid_minutes_ago(charged_appointment(organization)[1], "2026-00024", 20)
+    receipt_delivery(sent, DeliveryStatus.SENT, 19)
+    payment_make(charged_appointment(organization)[1], status=PaymentStatus.FAILED)
+
+    assert receipts.retry_stuck_receipts() == 1
+    assert receipts.retry_stuck_receipts() == 0
+    assert [message.subject for message in mail.outbox] == [
+        "Your receipt 2026-00021 from Alpha Praktijk B.V."]
+    with scopes_disabled():
+        assert EmailDelivery.objects.get(once_key=receipts.receipt_once_key(lost)).status == DeliveryStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_broker_down_when_the_webhook_pays_does_not_fail_it_and_the_retry_sends_the_receipt(monkeypatch):
+    """covers F-PAY records: the receipt is not lost when its task cannot be queued"""
+    alpha = make_org("alpha", "Alpha Practice")
+    paying_org(alpha)
+    payment = payment_make(charged_appointment(alpha)[1])
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("django_q.tasks.async_task", broker_down)
+    response = stripe_webhook_post(host_client(alpha), alpha, stripe_session_event(payment))
+
+    assert (response.status_code, response.content) == (200, b"paid")
+    assert mail.outbox == []
+    with scopes_disabled():
+        Payment.objects.filter(pk=payment.pk).update(paid_at=timezone.now() - timedelta(minutes=20))
+    assert receipts.retry_stuck_receipts() == 1
+    assert len(mail.outbox) == 1 and mail.outbox[0].attachments[0][2] == "application/pdf"
