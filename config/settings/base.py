@@ -6,6 +6,8 @@ import environ
 import ninja
 from django.utils.translation import gettext_lazy as _
 
+from config.db_pool import with_pool
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -135,6 +137,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # single cost of a burst of patients joining (bench/waiting_room.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a bounded connection pool per process when DB_POOL_MAX > 0 (production's default; config/db_pool.py).
+DATABASES["default"] = with_pool(DATABASES["default"], max_size=env.int("DB_POOL_MAX", default=0),
+                                 timeout=env.float("DB_POOL_TIMEOUT", default=10))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, task worker) share the file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -1,7 +1,7 @@
 """Production: PostgreSQL, Redis, TLS in front. Everything secret comes from the environment."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, with_pool
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -34,6 +34,10 @@ PUBLIC_PORT = env.int("PUBLIC_PORT", default=443)
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default=f"https://{BASE_DOMAIN}"  # noqa: F405
                             + ("" if PUBLIC_PORT == 443 else f":{PUBLIC_PORT}"))
 CSRF_TRUSTED_ORIGINS = [f"https://*.{BASE_DOMAIN}", f"https://{BASE_DOMAIN}"]  # noqa: F405
+# A bounded PostgreSQL pool in every process (config/db_pool.py): 4 web workers × 16 stay under PostgreSQL's default
+# max_connections of 100, with room for the task cluster, backups and a psql. DB_POOL_MAX=0 turns it off.
+DATABASES["default"] = with_pool(DATABASES["default"], max_size=env.int("DB_POOL_MAX", default=16),  # noqa: F405
+                                 timeout=env.float("DB_POOL_TIMEOUT", default=10))
 
 # Logs: one JSON object per line (ops/logging.py) for the log collector; LOG_FORMAT=text for the plain lines.
 # Every line logged while Django handles a request carries its method, path (no query string, credentials in
