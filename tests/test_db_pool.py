@@ -8,7 +8,9 @@ from django.db import connection
 
 from config.db_pool import with_pool
 
-POSTGRES = {"ENGINE": "django.db.backends.postgresql", "NAME": "x", "CONN_MAX_AGE": 60, "OPTIONS": {"sslmode": "prefer"}}
+POSTGRES = {
+    "ENGINE": "django.db.backends.postgresql", "NAME": "x", "CONN_MAX_AGE": 60, "OPTIONS": {"sslmode": "prefer"},
+}
 
 
 def test_pool_bounds_postgresql_and_drops_persistent_connections():
@@ -32,7 +34,7 @@ def test_threads_beyond_the_pool_wait_for_a_connection_on_postgresql():
     from django.db.backends.postgresql.base import DatabaseWrapper
 
     settings_dict = with_pool({**connection.settings_dict, "CONN_MAX_AGE": 0}, max_size=2, timeout=20)
-    tag = "pool_test_%d" % threading.get_ident()
+    tag = f"pool_test_{threading.get_ident()}"
     settings_dict["OPTIONS"] = {**settings_dict["OPTIONS"], "application_name": tag}
     seen, results, lock = [], [], threading.Lock()
 
