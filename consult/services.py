@@ -402,15 +402,12 @@ def appointment_cancel(*, member, appointment, message="", request=None):
 def _on_commit_refund(appointment):
     """A paid appointment that is cancelled is refunded through the provider (F-PAY). The refund is recorded
     with the cancellation (a lost task only delays it: the refund schedule retries it); the provider is asked
-    from a queued task, because it may be slow or down, and only once the cancellation is committed."""
-    from django_q.tasks import async_task
-
-    from payments.services import refund_open_for_cancellation
+    from a queued task, because it may be slow or down, and only once the cancellation is committed. A broker
+    that is down does not fail the cancellation: refund_retry picks the pending refund up."""
+    from payments.services import refund_open_for_cancellation, refund_queue_on_commit
 
     refund_open_for_cancellation(appointment)
-
-    appointment_id = appointment.pk
-    transaction.on_commit(lambda: async_task("payments.tasks.refund_for_cancelled_appointment", appointment_id))
+    refund_queue_on_commit("payments.tasks.refund_for_cancelled_appointment", appointment.pk)
 
 
 @transaction.atomic

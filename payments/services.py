@@ -60,7 +60,8 @@ from .vat import normalize_vat_number
 __all__ = [
     "PaymentError", "PaymentDeclinedError", "ProviderUnavailableError", "WebhookRefusedError", "payment_start",
     "payment_refresh", "payment_abandon", "payment_capture", "refund_request", "refund_attempt", "refund_retry",
-    "refund_for_cancelled_appointment", "refund_open_for_cancellation", "expire_stale_checkouts",
+    "refund_for_cancelled_appointment", "refund_open_for_cancellation", "refund_queue_on_commit",
+    "expire_stale_checkouts",
     "stripe_webhook_handle", "paypal_webhook_handle",
 ]
 
@@ -455,14 +456,26 @@ def _refund_create(payment, reason, *, amount=None, currency=None):
     if created:
         audit_record(organization=payment.organization, actor=None, action="payment.refund_request", target=payment,
                      changes={"reason": reason, "amount": f"{currency} {amount}"})
-        transaction.on_commit(lambda: _refund_task(refund.pk))
+        refund_queue_on_commit("payments.tasks.refund_attempt", refund.pk)
     return refund
 
 
-def _refund_task(refund_pk):
-    from django_q.tasks import async_task
+def refund_queue_on_commit(task, object_id):
+    """Queue the refund task `task`(object_id) once the caller's transaction commits. The refund is already
+    stored PENDING with the commit, so a broker that is down must not fail the committed request: the provider's
+    webhook redelivery would be a duplicate that queues nothing, and staff would see an error for a cancellation
+    that was saved. Logged; refund_retry asks the provider for what was not queued (and expire_stale_checkouts
+    ends the open attempts a cancellation's task would have closed)."""
+    def queue():
+        from django_q.tasks import async_task
 
-    async_task("payments.tasks.refund_attempt", refund_pk)
+        try:
+            async_task(task, object_id)
+        except Exception:
+            log.warning("Refund task %s(%s) not queued; refund_retry will take it up", task, object_id,
+                        exc_info=True)
+
+    transaction.on_commit(queue)
 
 
 def refund_request(*, payment, reason):

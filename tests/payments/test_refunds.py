@@ -3,6 +3,8 @@ run inline by the test settings' synchronous django-q2), a failed refund is retr
 second payment for an appointment already paid is given back automatically."""
 
 import json
+import logging
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import pytest
@@ -11,14 +13,16 @@ import responses
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django_q.models import Schedule
 
 from consult import services as consult_services
+from consult.models import AppointmentStatus
 from orgs.models import AuditEvent
 from orgs.scoping import scopes_disabled
 from payments import services, tasks
 from payments.models import PaymentStatus, Provider, Refund, RefundReason, RefundStatus
-from tests.conftest import host_client
+from tests.conftest import host_client, make_org, signed_in_client
 from tests.payments.factories import (
     charged_appointment,
     paying_org,
@@ -211,3 +215,79 @@ def test_only_a_paid_payment_can_be_refunded(paying):
         services.refund_request(payment=payment, reason=RefundReason.CANCELLED)
     with scopes_disabled():
         assert not Refund.objects.exists()
+
+
+# --- refunds whose task cannot be queued -----------------------------------------------------------------
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr("django_q.tasks.async_task", refuse)
+
+
+def retried_later(refund):
+    """refund_retry takes a PENDING refund up once it is older than REFUND_PENDING_RETRY_AFTER."""
+    with scopes_disabled():
+        Refund.objects.filter(pk=refund.pk).update(
+            created_at=timezone.now() - services.REFUND_PENDING_RETRY_AFTER - timedelta(minutes=1))
+    return tasks.retry_failed_refunds()
+
+
+@responses.activate
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_broker_down_when_staff_cancel_a_paid_appointment_does_not_fail_it_and_the_retry_refunds(
+        broker_down, caplog):
+    """covers F-PAY-3: cancelled appointment → refund, even when its task cannot be queued"""
+    alpha = make_org("alpha", "Alpha Practice")
+    appointment, participant, charge = charged_appointment(alpha, rate=paying_org(alpha))
+    payment = payment_make(participant, status=PaymentStatus.PAID, provider_payment_id="pi_test_down")
+    web = signed_in_client(alpha.people["admin"].user, alpha)
+
+    with caplog.at_level(logging.WARNING, logger="payments.services"):
+        response = web.post(f"/portal/appointments/{appointment.pk}/cancel/", {"message": ""})
+
+    assert response.status_code == 302
+    assert reload(appointment).status == AppointmentStatus.CANCELLED
+    with scopes_disabled():
+        refund = Refund.objects.get(payment=payment)
+    assert (refund.status, refund.reason, refund.attempts) == (RefundStatus.PENDING, RefundReason.CANCELLED, 0)
+    assert reload(payment).status == PaymentStatus.PAID
+    assert refund_calls() == []
+    assert any("refund_for_cancelled_appointment" in record.getMessage() for record in caplog.records)
+
+    responses.add(responses.POST, REFUNDS, json={"id": "re_down", "object": "refund", "status": "succeeded"})
+    assert retried_later(refund) == 1
+    assert (reload(refund).status, reload(payment).status) == (RefundStatus.SUCCEEDED, PaymentStatus.REFUNDED)
+    (call,) = refund_calls()
+    assert parse_qs(call.request.body)["payment_intent"] == ["pi_test_down"]
+
+
+@responses.activate
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_broker_down_when_a_duplicate_payment_is_confirmed_does_not_fail_the_webhook_and_the_retry_refunds(
+        broker_down, receipts_sent, caplog):
+    alpha = make_org("alpha", "Alpha Practice")
+    appointment, participant, charge = charged_appointment(alpha, rate=paying_org(alpha))
+    first = payment_make(participant, status=PaymentStatus.PAID, provider_payment_id="pi_first")
+    second = payment_make(participant)
+
+    with caplog.at_level(logging.WARNING, logger="payments.services"):
+        response = stripe_webhook_post(host_client(alpha), alpha,
+                                       stripe_session_event(second, payment_intent="pi_second"))
+
+    assert response.status_code == 200
+    assert (reload(first).status, reload(second).status) == (PaymentStatus.PAID, PaymentStatus.REFUND_PENDING)
+    with scopes_disabled():
+        refund = Refund.objects.get(payment=second)
+    assert (refund.status, refund.reason) == (RefundStatus.PENDING, RefundReason.DUPLICATE)
+    assert refund_calls() == []
+    assert any("refund_attempt" in record.getMessage() for record in caplog.records)
+
+    responses.add(responses.POST, REFUNDS, json={"id": "re_dup", "object": "refund", "status": "succeeded"})
+    assert retried_later(refund) == 1
+    assert (reload(refund).status, reload(second).status) == (RefundStatus.SUCCEEDED, PaymentStatus.REFUNDED)
+    (call,) = refund_calls()
+    assert parse_qs(call.request.body)["payment_intent"] == ["pi_second"]
+    assert reload(first).status == PaymentStatus.PAID
