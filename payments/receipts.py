@@ -22,13 +22,9 @@ from orgs.scoping import organization_scope
 
 from .charges import money
 from .models import Payment, PaymentStatus
-from .selectors import settings_for
+from .selectors import receipt_once_key, settings_for
 
 logger = logging.getLogger(__name__)
-
-
-def receipt_once_key(payment):
-    return f"receipt:{payment.pk}"
 
 
 def receipt_filename(payment):

@@ -5,6 +5,7 @@ from dataclasses import replace
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from consult.models import DeliveryStatus, EmailDelivery
 from orgs.scoping import organization_scope
 
 from . import vies
@@ -35,6 +36,17 @@ def charge_of(appointment):
 def paid_payment_of(appointment):
     with organization_scope(appointment.organization):
         return Payment.objects.filter(appointment=appointment, status=PaymentStatus.PAID).first()
+
+
+def receipt_once_key(payment):
+    """The once_key of the payment's receipt delivery row (receipt_send claims it, so it is emailed once)."""
+    return f"receipt:{payment.pk}"
+
+
+def receipt_sent(payment):
+    """Whether the payment's receipt email has actually gone out (not merely queued, sending or failed)."""
+    with organization_scope(payment.organization):
+        return EmailDelivery.objects.filter(once_key=receipt_once_key(payment), status=DeliveryStatus.SENT).exists()
 
 
 def payment_due(appointment, organization=None):

@@ -13,7 +13,7 @@ from django.utils import translation
 
 from consult import links
 from consult.emails import build_message
-from consult.models import EmailKind, EmailTemplate, ParticipantRole
+from consult.models import DeliveryStatus, EmailDelivery, EmailKind, EmailTemplate, ParticipantRole
 from orgs.scoping import organization_scope, scopes_disabled
 from payments.models import ClientType, PaymentSettings, PaymentStatus, Provider
 from tests.conftest import host_client, signed_in_client
@@ -203,12 +203,44 @@ def test_the_staff_cancel_section_says_the_client_is_refunded(org):
 
 # --- 5. "Paid" stays on the appointment's pages -------------------------------------------------------------
 
+def paid_notice_of(browser):
+    page = browser.get(reverse("consult:appointment")).content.decode()
+    found = re.search(r'role="status" data-paid-notice>([^<]*)<', page)
+    return found and found.group(1)
+
+
+def receipt_row(payment, status):
+    from payments.selectors import receipt_once_key
+
+    with scopes_disabled():
+        EmailDelivery.objects.create(organization=payment.organization, appointment_id=payment.appointment_id,
+                                     kind=EmailKind.RECEIPT, to=payment.billing_email,
+                                     once_key=receipt_once_key(payment), status=status)
+
+
 @pytest.mark.parametrize("starts_in", [timedelta(days=1), SOON])
 def test_the_too_early_page_and_the_waiting_room_say_paid(org, starts_in):
     browser, _appointment, participant = opened_link(org, starts_in=starts_in)
+    payment = payment_make(participant, status=PaymentStatus.PAID, billing={"email": "you@example.com"})
+    # Right after paying the receipt is only queued: the page must not claim it was sent.
+    assert paid_notice_of(browser) == "Paid · €54.45 · a receipt is on its way to you@example.com"
+    receipt_row(payment, DeliveryStatus.SENT)
+    assert paid_notice_of(browser) == "Paid · €54.45 · receipt sent to you@example.com"
+
+
+@pytest.mark.parametrize("status", [DeliveryStatus.SENDING, DeliveryStatus.FAILED])
+def test_a_receipt_still_sending_or_failed_is_not_called_sent(org, status):
+    browser, _appointment, participant = opened_link(org, starts_in=timedelta(days=1))
+    receipt_row(payment_make(participant, status=PaymentStatus.PAID, billing={"email": "you@example.com"}), status)
+    assert paid_notice_of(browser) == "Paid · €54.45 · a receipt is on its way to you@example.com"
+
+
+def test_with_emails_off_the_paid_notice_promises_no_receipt(org):
+    org.do_not_send_emails = True
+    org.save(update_fields=["do_not_send_emails"])
+    browser, _appointment, participant = opened_link(org, starts_in=timedelta(days=1))
     payment_make(participant, status=PaymentStatus.PAID, billing={"email": "you@example.com"})
-    page = browser.get(reverse("consult:appointment")).content.decode()
-    assert re.search(r'role="status" data-paid-notice>Paid · €54.45 · receipt sent to you@example.com<', page)
+    assert paid_notice_of(browser) == "Paid · €54.45"
 
 
 def test_no_paid_notice_before_paying_or_for_a_guest(org):
