@@ -181,6 +181,9 @@ class PaypalClient:
                 "cancel_url": cancel_url,
                 "user_action": "PAY_NOW",
                 "shipping_preference": "NO_SHIPPING",
+                # F-PAY-3 allows paying by card as a guest: PayPal picks its login page or its card form for
+                # each payer, instead of always starting at the login page.
+                "landing_page": "NO_PREFERENCE",
                 "brand_name": (payment.organization.name or "")[:127],
                 "locale": LOCALES.get((payment.language or "")[:2], "en-US"),
             }}},

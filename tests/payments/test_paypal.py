@@ -112,6 +112,10 @@ def test_payment_start_creates_an_order_with_vat_breakdown(paying):
     assert context["cancel_url"] == f"https://alpha.example.test/pay/cancelled/{reference}/"
     assert (context["user_action"], context["shipping_preference"], context["locale"]) == (
         "PAY_NOW", "NO_SHIPPING", "en-US")
+    # Card as a guest (F-PAY-3): PayPal may show its card form, not only its login page; in the payment
+    # source's experience_context (application_context is deprecated in Orders v2), not beside it.
+    assert context["landing_page"] == "NO_PREFERENCE"
+    assert "application_context" not in body
 
 
 @responses.activate
