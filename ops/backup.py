@@ -337,6 +337,9 @@ def restore_archive(path, manifest, *, using="default", log=lambda line: None):
         for prefix, target in trees.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             staging[prefix] = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
+            # mkdtemp's directory is the owner's only: swapped in as MEDIA_ROOT, nginx (another user) could no
+            # longer serve the public media. It takes the mode the tree had.
+            staging[prefix].chmod(_tree_mode(target))
         dump_path = scratch / manifest["database"]
         _extract(path, manifest, dump_path, staging)
         log(f"Restoring the database ({connection.vendor}) …")
@@ -423,6 +426,17 @@ def _drop_tables_not_in_dump(connection, dump_path):
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS " + ", ".join(quote(name) for name in extra) + " CASCADE")
+
+
+def _tree_mode(target):
+    """The permissions of the directory a restore replaces; for one that does not exist yet, those a directory
+    made by this process gets (the umask's)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o777 & ~umask
 
 
 def _swap(staged, target):
