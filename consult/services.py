@@ -4,12 +4,14 @@ Each function checks the policy and validates before it writes, runs in one tran
 sends its emails only after the transaction has committed.
 """
 
+import copy
 import zoneinfo
 from datetime import UTC, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from orgs import policy
@@ -24,6 +26,7 @@ from .models import (
     AppointmentKind,
     AppointmentParticipant,
     AppointmentStatus,
+    Availability,
     Client,
     EmailKind,
     EmailSet,
@@ -32,7 +35,7 @@ from .models import (
     ParticipantRole,
     RetiredLink,
 )
-from .slots import normalise_rrule
+from .slots import Booked, normalise_rrule, occurrence_days, occurrences
 
 CLIENT_FIELDS = ("initials", "first_name", "last_name", "date_of_birth", "email", "phone", "client_number",
                  "department", "language")
@@ -112,6 +115,46 @@ def client_record_viewed(*, member, client, request=None):
 
 # --- availability -------------------------------------------------------------------------------
 
+# Overlaps are looked for this far ahead: a repeat is checked over its next year of occurrences.
+OVERLAP_HORIZON = timedelta(days=366)
+
+
+def _day_and_hours(organization, start, end):
+    zone = _zone(organization)
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    return date_format(start.date(), "l j F Y"), f"{start:%H:%M}", f"{end:%H:%M}"
+
+
+def _check_no_overlap(member, availability, first_day, last_day):
+    """Refuse hours that overlap the practitioner's other blocks between two local dates: slots would be offered
+    twice and the agenda would show both. Occurrences are compared as real instants, so DST is taken care of."""
+    organization = member.organization
+    zone = _zone(organization)
+    mine = occurrences(availability, zone, first_day, last_day)
+    if not mine:
+        return
+    others = [other for other in Availability.objects.filter(practitioner_id=availability.practitioner_id)
+              .exclude(pk=availability.pk).order_by("date", "start_time", "pk")]
+    theirs = Booked(interval for other in others for interval in occurrences(other, zone, first_day, last_day))
+    for start, end in mine:
+        if not theirs.overlaps(start, end):
+            continue
+        local_day = start.astimezone(zone).date()
+        for other in others:  # name the block it runs into: only that day's occurrences are expanded
+            for other_start, other_end in occurrences(other, zone, local_day - timedelta(days=1),
+                                                      local_day + timedelta(days=1)):
+                if other_start < end and start < other_end:
+                    day, hours_from, hours_until = _day_and_hours(organization, other_start, other_end)
+                    values = {"day": day, "start": hours_from, "end": hours_until,
+                              "name": availability.practitioner.user.get_full_name()}
+                    if member.pk == availability.practitioner_id:
+                        message = _("These hours overlap your hours on %(day)s %(start)s–%(end)s.") % values
+                    else:
+                        message = _("These hours overlap the hours of %(name)s on %(day)s %(start)s–%(end)s.") % values
+                    raise ValidationError(message, code="overlap")
+        raise ValidationError(_("These hours overlap other hours in this agenda."), code="overlap")
+
+
 @transaction.atomic
 def availability_save(*, member, availability, request=None):
     practitioner = availability.practitioner
@@ -124,11 +167,71 @@ def availability_save(*, member, availability, request=None):
         raise ValidationError({"repeat_until": _("The repeat must end after it starts.")})
     created = availability.pk is None
     with organization_scope(member.organization):
+        _lock_agenda(practitioner)  # as for bookings: two overlapping blocks saved at once would both pass the check
+        first_day = availability.date
+        if availability.rrule:  # an old repeat matters from today on; its past is history
+            first_day = max(first_day, timezone.localdate(timezone=_zone(member.organization)))
+        _check_no_overlap(member, availability, first_day, first_day + OVERLAP_HORIZON)
         availability.save()
     audit_record(organization=member.organization, actor=member.user,
                  action="availability.create" if created else "availability.update", target=availability,
                  request=request)
     return availability
+
+
+def _stored_availability(member, availability):
+    """The block as stored, locked for the change; a block of another organisation or agenda is refused."""
+    stored = Availability.objects.select_for_update().filter(
+        pk=availability.pk, organization_id=member.organization_id).first()
+    if stored is None or not policy.can_manage_agenda(member, stored.practitioner):
+        raise PermissionDenied
+    return stored
+
+
+def _is_occurrence(availability, day):
+    every_day = copy.copy(availability)
+    every_day.exceptions = []
+    return bool(availability.rrule) and day in occurrence_days(every_day, day, day)
+
+
+@transaction.atomic
+def availability_skip_day(*, member, availability, day, request=None):
+    """Leave out one day of a repeating block (a holiday, a course): its slots disappear, the series stays."""
+    with organization_scope(member.organization):
+        stored = _stored_availability(member, availability)
+        if not _is_occurrence(stored, day):
+            raise ValidationError(_("These hours do not repeat on %(day)s.") % {"day": date_format(day, "l j F Y")},
+                                  code="not_an_occurrence")
+        skipped = list(stored.exceptions or [])
+        if day.isoformat() in skipped:  # a second click on the same button
+            return stored
+        stored.exceptions = sorted([*skipped, day.isoformat()])
+        stored.save(update_fields=["exceptions"])
+    audit_record(organization=member.organization, actor=member.user, action="availability.update", target=stored,
+                 changes={"exceptions": [skipped, stored.exceptions]}, request=request)
+    availability.exceptions = stored.exceptions
+    return stored
+
+
+@transaction.atomic
+def availability_restore_day(*, member, availability, day, request=None):
+    """Undo a skipped day. Refused when other hours have since been put on that day at the same time."""
+    with organization_scope(member.organization):
+        stored = _stored_availability(member, availability)
+        skipped = list(stored.exceptions or [])
+        if day.isoformat() not in skipped:
+            return stored
+        if not _is_occurrence(stored, day):
+            raise ValidationError(_("These hours do not repeat on %(day)s.") % {"day": date_format(day, "l j F Y")},
+                                  code="not_an_occurrence")
+        _lock_agenda(stored.practitioner)
+        stored.exceptions = [text for text in skipped if text != day.isoformat()]
+        _check_no_overlap(member, stored, day, day)
+        stored.save(update_fields=["exceptions"])
+    audit_record(organization=member.organization, actor=member.user, action="availability.update", target=stored,
+                 changes={"exceptions": [skipped, stored.exceptions]}, request=request)
+    availability.exceptions = stored.exceptions
+    return stored
 
 
 @transaction.atomic

@@ -30,6 +30,7 @@ urlpatterns = [
     path("agenda/hours/new/", agenda.availability_edit, name="availability_create"),
     path("agenda/hours/<int:availability_id>/", agenda.availability_edit, name="availability_edit"),
     path("agenda/hours/<int:availability_id>/delete/", agenda.availability_delete, name="availability_delete"),
+    path("agenda/hours/<int:availability_id>/day/", agenda.availability_day, name="availability_day"),
     path("agenda/free-slots/", agenda.free_slots, name="free_slots"),
     path("appointments/", appointments.appointment_list, name="appointments"),
     path("appointments/new/", appointments.appointment_create, name="appointment_create"),

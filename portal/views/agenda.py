@@ -2,13 +2,16 @@
 
 import calendar
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from consult import selectors, services
 from consult.forms import AvailabilityForm
@@ -79,13 +82,27 @@ def agenda(request):
         weeks = [cells[i:i + 7] for i in range(0, len(cells), 7)]
     else:
         weeks = [days]
+    can_manage = policy.can_manage_agenda(member, practitioner)
     return render(request, "portal/agenda/agenda.html", {
         "practitioner": practitioner,
         "practitioners": services.practitioners_for(member),
-        "can_manage": policy.can_manage_agenda(member, practitioner),
+        "can_manage": can_manage,
         "view": view, "weeks": weeks, "first": first, "last": last, "today": today,
-        "previous": previous, "following": following,
+        "previous": previous, "following": following, "anchor": anchor,
+        "just_skipped": _just_skipped(request, practitioner) if can_manage else None,
     })
+
+
+def _just_skipped(request, practitioner):
+    """The day skipped a moment ago (?skipped=<block>:<day>), for its "Skipped — undo" line; None once restored."""
+    block_id, _sep, text = (request.GET.get("skipped") or "").partition(":")
+    day = _parse_day(text, None)
+    if not block_id.isdigit() or day is None:
+        return None
+    availability = Availability.objects.filter(pk=int(block_id), practitioner=practitioner).first()
+    if availability is None or day.isoformat() not in (availability.exceptions or []):
+        return None
+    return {"availability": availability, "day": day}
 
 
 def _availability_or_404(request, availability_id):
@@ -120,8 +137,12 @@ def availability_edit(request, availability_id=None):
         else:
             messages.success(request, _("The agenda has been updated."))
             return redirect(f"{_agenda_url()}?practitioner={practitioner.pk}&day={availability.date.isoformat()}")
+    today = timezone.localdate(timezone=selectors.zone_of(request.organization))
+    # Days skipped from now on, each with a way back; days gone by stay skipped.
+    skipped_days = sorted(day for day in (_parse_day(text, None) for text in (instance.exceptions or []))
+                          if day is not None and day >= today) if instance.pk else []
     return render(request, "portal/agenda/availability_form.html",
-                  {"form": form, "practitioner": practitioner, "availability": instance})
+                  {"form": form, "practitioner": practitioner, "availability": instance, "skipped_days": skipped_days})
 
 
 @member_required
@@ -133,6 +154,38 @@ def availability_delete(request, availability_id):
         messages.success(request, _("The hours have been removed from the agenda."))
         return redirect(f"{_agenda_url()}?practitioner={practitioner_id}")
     return render(request, "portal/agenda/availability_delete.html", {"availability": availability})
+
+
+@member_required
+@require_POST
+def availability_day(request, availability_id):
+    """Skip one day of a repeating block, or restore a skipped one, then back to the agenda where it was done."""
+    availability = _availability_or_404(request, availability_id)
+    day = _parse_day(request.POST.get("day"), None)
+    if day is None:
+        raise Http404
+    restore = request.POST.get("action") == "restore"
+    service = services.availability_restore_day if restore else services.availability_skip_day
+    try:
+        service(member=request.membership, availability=availability, day=day, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        restore = True  # nothing was skipped: no undo line to offer
+    except PermissionDenied:
+        raise Http404 from None
+    shown = date_format(day, "l j F")
+    if request.POST.get("next") == "edit":
+        if restore:
+            messages.success(request, _("%(day)s is back in these hours.") % {"day": shown})
+        return redirect("portal:availability_edit", availability_id=availability.pk)
+    query = {"practitioner": availability.practitioner_id,
+             "view": "month" if request.POST.get("view") == "month" else "week",
+             "day": _parse_day(request.POST.get("anchor"), day).isoformat()}
+    if restore:
+        messages.success(request, _("%(day)s is back in the agenda.") % {"day": shown})
+    else:
+        query["skipped"] = f"{availability.pk}:{day.isoformat()}"
+    return redirect(f"{_agenda_url()}?{urlencode(query)}")
 
 
 @member_required
