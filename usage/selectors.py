@@ -24,10 +24,10 @@ APPOINTMENT_FIGURES = ("planned", "held", "no_show", "cancelled")
 USER_FIGURES = ("employees", "active_employees", "logins", "failed_emails")
 
 
-def today_of(organization):
+def today_of(organization, *, now=None):
     """Today in the organisation's time zone (the platform's for "All organisations")."""
     zone = zone_of(organization) if organization is not None else timezone.get_default_timezone()
-    return timezone.localdate(timezone=zone)
+    return timezone.localdate(now, timezone=zone)
 
 
 def report_window(today):
