@@ -18,7 +18,7 @@ from .models import Payment
 
 BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
 # A spreadsheet runs a cell that starts with one of these as a formula ("=HYPERLINK(...)" in a billing name).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and full-width forms
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ def csv_row(payment, tz):
 def defused(cell):
     """The cell as text a spreadsheet shows instead of evaluating (OWASP: CSV injection)."""
     cell = str(cell)
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+    # Spreadsheets skip leading spaces before they look for a formula (" =1+1" is one in LibreOffice).
+    return "'" + cell if cell.lstrip(" ").startswith(FORMULA_STARTS) else cell
 
 
 class _Line:

@@ -150,9 +150,9 @@ def test_other_roles_see_no_list_and_no_export(alpha, two_payments, who):
 def test_defused_cells():
     from payments.bookkeeping import defused
 
-    for cell in ("=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx"):
+    for cell in ("=1+1", "+31 6", "-2", "@SUM(A1)", "\tx", "\rx", "  =HYPERLINK(\"x\")", "\uff1dHYPERLINK(1)"):
         assert defused(cell) == "'" + cell
-    assert defused("Jan") == "Jan" and defused(Decimal("45.00")) == "45.00"
+    assert defused("Jan") == "Jan" and defused(" Jan") == " Jan" and defused(Decimal("45.00")) == "45.00"
 
 
 def test_under_asgi_the_export_streams_batch_by_batch(alpha, admin_client, two_payments, monkeypatch):
