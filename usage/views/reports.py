@@ -12,7 +12,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views import View
 from django.views.generic import TemplateView
 from wagtail.admin.menu import MenuItem
@@ -33,6 +33,11 @@ def may_view(request):
     if request.organization is None:
         return request.user.is_superuser
     return policy.can_view_usage_reports(request.membership)
+
+
+def held_label():
+    # Its own context: the appointment status "Held" is translated as "completed" (nl "Afgerond").
+    return pgettext("usage report: appointments that took place", "Held")
 
 
 class UsageReportsMenuItem(MenuItem):
@@ -100,7 +105,7 @@ def chart_data(report):
             "datasets": [
                 {"key": name, "label": str(label),
                  "data": per_day(lambda day, name=name: getattr(appointments.get(day, zero), name))}
-                for name, label in (("held", _("Held")), ("no_show", _("No-show")), ("cancelled", _("Cancelled")))
+                for name, label in (("held", held_label()), ("no_show", _("No-show")), ("cancelled", _("Cancelled")))
             ],
         },
         "durations": {
@@ -201,7 +206,7 @@ def csv_table(section, organization, first, last, department):
         return ([row["organization__name"]] if everyone else []) + [row["day"].isoformat()]
 
     if section == "appointments":
-        header = who + [_("Date"), _("Department"), _("Practitioner"), _("Planned"), _("Held"), _("No-show"),
+        header = who + [_("Date"), _("Department"), _("Practitioner"), _("Planned"), held_label(), _("No-show"),
                         _("Cancelled")]
         rows = [lead(row) + [row["department_name"], row["practitioner_name"], row["planned"], row["held"],
                              row["no_show"], row["cancelled"]]
