@@ -86,10 +86,14 @@ def test_one_off_blocks_and_others_agendas_offer_no_skip(alpha, weekly):
                                     start_time=time(9), end_time=time(10))
     html = signed_in_client(alpha.people["gp"].user, alpha).get("/portal/agenda/?day=2027-03-17").content.decode()
     assert [day for _action, day in skip_forms(html)] == ["2027-03-17"]
+    # days gone by are history: today can still be skipped, last week no longer
+    html = signed_in_client(alpha.people["gp"].user, alpha).get("/portal/agenda/?view=month").content.decode()
+    assert [day for _action, day in skip_forms(html)] == ["2027-03-10", "2027-03-17", "2027-03-24", "2027-03-31"]
     # a colleague may look at the agenda (when the organisation allows) but is offered no skip
     physio = signed_in_client(alpha.people["physio"].user, alpha)
-    html = physio.get(f"/portal/agenda/?practitioner={alpha.people['gp'].pk}&day=2027-03-17").content.decode()
-    assert skip_forms(html) == []
+    response = physio.get(f"/portal/agenda/?practitioner={alpha.people['gp'].pk}&day=2027-03-17")
+    assert response.status_code == 200 and "09:00–11:00" in response.content.decode()
+    assert skip_forms(response.content.decode()) == []
 
 
 def test_the_skipped_line_is_only_shown_for_a_day_really_skipped(alpha, weekly, beta):
