@@ -40,6 +40,7 @@ def room_config(request, *, consult, me_role, socket_path, files_url, end_url=""
             "screenSharing": organization.screen_sharing,
             "resolutionChange": organization.allow_resolution_change,
             "backgroundEffects": organization.allow_background_effects,
+            "warnBackgroundActive": organization.warn_background_active,
             "deviceSettingsFirst": organization.device_settings_first,
             "cameraFailureCheck": organization.camera_failure_check,
             "videoFit": organization.video_fit,

@@ -183,7 +183,11 @@ class Organization(models.Model):
         help_text=_("Practitioners see in the portal's top bar how many bookable slots they have left today."),
     )
     sms_enabled = models.BooleanField(
-        _("SMS reminders"), default=False, help_text=_("Reminders also go out by SMS through the configured provider."),
+        _("SMS reminders"), default=False,
+        help_text=_(
+            "Not available yet: SMS needs an SMS provider, and none has been set up for this platform. Switching "
+            "this on sends no SMS; reminders go by email only."
+        ),
     )
     client_app_enabled = models.BooleanField(
         _("client app (PIN / QR code)"), default=False,
@@ -264,7 +268,11 @@ class Organization(models.Model):
 
     # --- consultation room ---
     open_in_browser_on_iphone = models.BooleanField(
-        _("open consults in the browser on iPhone"), default=True, help_text=_("No app is suggested on iPhones."),
+        _("open consults in the browser on iPhone"), default=True,
+        help_text=_(
+            "There is no app to open: consults always open in the browser, on iPhones too. This switch is kept for "
+            "compatibility and changes nothing."
+        ),
     )
     allow_background_effects = models.BooleanField(
         _("allow background blur or replacement"), default=True,
@@ -272,7 +280,11 @@ class Organization(models.Model):
     )
     warn_background_active = models.BooleanField(
         _("warn when a replaced background is still on"), default=True,
-        help_text=_("Reminds practitioners at the start of a consult that their background is replaced."),
+        help_text=_(
+            "The room remembers a blurred background for the next consult on the same device. With this on, "
+            "practitioners and clients whose blur is switched on again by itself see a notice when the consult "
+            "starts, with a button to turn it off."
+        ),
     )
     file_sharing = models.BooleanField(
         _("file sharing"), default=True, help_text=_("Shared files are deleted from the server when the consult ends."),
@@ -303,7 +315,11 @@ class Organization(models.Model):
     )
     custom_room_template = models.TextField(
         _("custom consultation room template"), blank=True,
-        help_text=_("Your own HTML around the consultation room. It is cleaned of scripts before use."),
+        help_text=_(
+            "Your own HTML (text, headings, links, images), shown to clients at the top of the waiting room and "
+            "of the consultation room, e.g. your logo and a line about your practice. Scripts, styles, frames, "
+            "forms and event handlers are removed; empty: nothing is shown."
+        ),
     )
 
     # --- chat ---

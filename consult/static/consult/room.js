@@ -717,7 +717,42 @@ function wireSettings() {
     await state.camera?.applyConstraints({ height: { ideal: height }, width: { ideal: Math.round(height * 16 / 9) } })
       .catch((error) => console.info("resolution not available", error));
   });
-  $("[data-background]")?.addEventListener("change", (event) => setBackground(event.currentTarget.value));
+  $("[data-background]")?.addEventListener("change", (event) => {
+    rememberBackground(event.currentTarget.value);
+    setBackground(event.currentTarget.value);
+  });
+}
+
+// The chosen background is kept on this device for the next consult (F-ORG-6: "warn when a replaced
+// background is still on" is about exactly that blur coming back by itself).
+const BACKGROUND_KEY = "openconsult.room.background";
+
+function rememberBackground(kind) {
+  try { localStorage.setItem(BACKGROUND_KEY, kind); } catch { /* storage blocked: nothing is remembered */ }
+}
+
+function rememberedBackground() {
+  try { return localStorage.getItem(BACKGROUND_KEY); } catch { return null; }
+}
+
+async function restoreBackground() {
+  if (!config.switches.backgroundEffects || rememberedBackground() !== "blur" || !state.camera) return;
+  await setBackground("blur");
+  if (!state.effect) return;
+  $("[data-background]").value = "blur";
+  if (config.switches.warnBackgroundActive) showBackgroundNotice();
+}
+
+function showBackgroundNotice() {
+  const notice = $("[data-background-notice]");
+  const content = $("[data-background-notice-template]").content.cloneNode(true);
+  content.querySelector("[data-background-off]").addEventListener("click", () => {
+    rememberBackground("none");
+    setBackground("none");
+    notice.replaceChildren();
+  });
+  content.querySelector("[data-background-keep]").addEventListener("click", () => notice.replaceChildren());
+  notice.replaceChildren(content); // into the live region, so screen readers announce it
 }
 
 async function setBackground(kind) {
@@ -848,6 +883,8 @@ async function start() {
   tick();
   setInterval(tick, 1000);
   await startMedia();
+  // Not awaited: the blur's model takes seconds to load, and joining should not wait for it.
+  restoreBackground();
   if (config.switches.deviceSettingsFirst) {
     openSettings(); // joining waits until the settings are closed
   } else {
