@@ -3,8 +3,10 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from wagtail import hooks
+from wagtail.admin.views.pages.listing import ExplorableIndexView
+from wagtail.admin.viewsets.pages import PageViewSet
 from wagtail.admin.widgets.button import Button
-from wagtail.models import Page
+from wagtail.models import Locale, Page
 
 from .admin_views import MakeLiveView
 from .models import MAX_FOLLOW_UP_PAGES, FollowUpPage, MainPage, OrganizationHomePage
@@ -83,3 +85,30 @@ def web_page_listing_buttons(page, user, next_url=None):
     button = make_live_button(page, user, priority=5)
     if button is not None:
         yield button
+
+
+# --- the page explorer starts at the organisation's site root ---------------------------------------
+
+class OrganizationExplorerIndexView(ExplorableIndexView):
+    """With translated pages the site root has siblings (its translations), so Wagtail's explorable root is
+    Wagtail's own root node, shown with a warning about pages there; on an organisation's host that
+    listing is sent to the organisation's site root in the active language."""
+
+    def get(self, request, parent_page_id=None):
+        organization = getattr(request, "organization", None)
+        at_root = parent_page_id is None or int(parent_page_id) == Page.get_first_root_node().pk
+        if organization is not None and at_root and not self.results_only:
+            from .selectors import organization_site_roots
+
+            site_root = organization_site_roots(organization).filter(locale=Locale.get_active()).first()
+            return redirect("wagtailadmin_explore", (site_root or organization.root_page).pk)
+        return super().get(request, parent_page_id)
+
+
+class OrganizationPageViewSet(PageViewSet):
+    index_view_class = OrganizationExplorerIndexView
+
+
+@hooks.register("register_admin_viewset", order=100)  # after Wagtail's base page viewset, to replace it for Page
+def register_page_viewset():
+    return OrganizationPageViewSet()

@@ -161,12 +161,15 @@ def test_translating_through_wagtail_localize_creates_a_served_translation(alpha
 
 
 def test_explorer_of_an_organisation_with_translations_lists_only_its_own_pages(alpha, beta, dutch):
-    """Translated site roots are siblings under Wagtail's root: the explorer starts there, showing only ours."""
+    """Translated site roots are siblings under Wagtail's root: the explorer's listing is sent on to the site root
+    in the admin's language (tests/cms/test_explorer_start.py); the menu's explorer lists only ours there."""
     from wagtail.models import Page
 
     root = Page.get_first_root_node()
     client = signed_in_client(alpha.people["admin"].user, alpha)
-    for url in ("/admin/pages/", f"/admin/pages/{root.pk}/",
+    for url in ("/admin/pages/", f"/admin/pages/{root.pk}/"):
+        assert client.get(url)["Location"] == f"/admin/pages/{alpha.root_page.pk}/", url
+    for url in (f"/admin/pages/{alpha.root_page.pk}/",
                 f"/admin/api/main/pages/?child_of={root.pk}&for_explorer=1",
                 "/admin/api/main/pages/?child_of=root&for_explorer=1"):
         response = client.get(url)
