@@ -1,6 +1,7 @@
 """Settings shared by every environment; everything deployment-specific comes from the environment."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 import ninja
@@ -281,6 +282,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 EMAIL_URL = env("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url("EMAIL_URL"))
+    if EMAIL_URL.startswith("filemail://"):
+        # django-environ drops the leading "/" of filemail:///var/spool/mail (a folder relative to wherever the
+        # process started); the URL's path is the folder as written.
+        EMAIL_FILE_PATH = urlsplit(EMAIL_URL).path
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
