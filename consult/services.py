@@ -199,9 +199,7 @@ def availability_skip_day(*, member, availability, day, request=None):
     """Leave out one day of a repeating block (a holiday, a course): its slots disappear, the series stays."""
     with organization_scope(member.organization):
         stored = _stored_availability(member, availability)
-        if not _is_occurrence(stored, day):
-            raise ValidationError(_("These hours do not repeat on %(day)s.") % {"day": date_format(day, "l j F Y")},
-                                  code="not_an_occurrence")
+        _require_occurrence(stored, day)
         skipped = list(stored.exceptions or [])
         if day.isoformat() in skipped:  # a second click on the same button
             return stored
@@ -213,6 +211,12 @@ def availability_skip_day(*, member, availability, day, request=None):
     return stored
 
 
+def _require_occurrence(availability, day):
+    if not _is_occurrence(availability, day):
+        raise ValidationError(_("These hours do not repeat on %(day)s.") % {"day": date_format(day, "l j F Y")},
+                              code="not_an_occurrence")
+
+
 @transaction.atomic
 def availability_restore_day(*, member, availability, day, request=None):
     """Undo a skipped day. Refused when other hours have since been put on that day at the same time."""
@@ -221,9 +225,7 @@ def availability_restore_day(*, member, availability, day, request=None):
         skipped = list(stored.exceptions or [])
         if day.isoformat() not in skipped:
             return stored
-        if not _is_occurrence(stored, day):
-            raise ValidationError(_("These hours do not repeat on %(day)s.") % {"day": date_format(day, "l j F Y")},
-                                  code="not_an_occurrence")
+        _require_occurrence(stored, day)
         _lock_agenda(stored.practitioner)
         stored.exceptions = [text for text in skipped if text != day.isoformat()]
         _check_no_overlap(member, stored, day, day)
