@@ -36,6 +36,14 @@ def test_portal_pages_fit_a_phone_screen(browser, asgi_server, url_for, alpha):
         page.goto(url_for("alpha", path))
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+    # The top bar stays one row: the language switch moves from it into the account menu, and works there.
+    bar = page.locator("header.topbar").bounding_box()
+    assert bar["height"] < 80, f"the top bar is {bar['height']}px high on a phone"
+    expect(page.locator("header.topbar .language-switch-topbar")).to_be_hidden()
+    page.locator(".user-menu summary").click()
+    page.locator("#language-select-menu").select_option("nl")
+    page.locator(".user-menu-language [type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
     page.context.close()
 
 
