@@ -180,9 +180,13 @@ def usage_report(organization, *, department=None, today=None):
             report.appointments_per_day[row["day"]] = _figures(row)
             report.appointments_total.add(report.appointments_per_day[row["day"]])
         if organization is None:
+            # Every organisation rolled up in the window, those without appointments too (a row of zeros).
+            sums = {row["organization_id"]: row for row in
+                    appointments.values("organization_id").annotate(**_sums(APPOINTMENT_FIGURES))}
+            zero = dict.fromkeys(APPOINTMENT_FIGURES, 0)
             report.by_organization = [
-                _figures(row, row["organization__name"]) for row in
-                appointments.values("organization_id", "organization__name").annotate(**_sums(APPOINTMENT_FIGURES))
+                _figures(sums.get(row["organization_id"], zero), row["organization__name"]) for row in
+                _rows(UsageDay, None, first, last).values("organization_id", "organization__name").distinct()
                 .order_by("organization__name")
             ]
         else:

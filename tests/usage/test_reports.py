@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from orgs.scoping import organization_scope
-from tests.conftest import host_client, signed_in_client
+from tests.conftest import host_client, make_org, signed_in_client
 from usage import selectors
 from usage.models import UsageAppointments, UsageDay, UsageDurations, UsageErrors
 
@@ -178,22 +178,25 @@ def test_betas_admin_never_sees_alphas_figures(alpha, beta, figures):
 
 
 def test_platform_staff_pick_an_organisation_or_see_all(alpha, beta, figures, superuser):
+    quiet = make_org("gamma", "Gamma Care")  # rolled up, but no appointments at all in the window
+    make_day(quiet, figures["middle"], employees=2)
     client = signed_in_client(superuser, None)
     response, soup = page_of(client)
     picker = soup.find("select", attrs={"name": "organisation"})
     assert [option.get_text() for option in picker.find_all("option")] == [
-        "All organisations", "Alpha Practice", "Beta Clinic"]
-    # All organisations: the sums of both, one row per organisation.
+        "All organisations", "Alpha Practice", "Beta Clinic", "Gamma Care"]
+    # All organisations: the sums of both, one row per organisation, a quiet one too.
     assert table(soup, "Per organisation")[1:] == [
         ["Alpha Practice", "11", "8", "3", "3", "27.3 %"],
         ["Beta Clinic", "20", "20", "0", "6", "0.0 %"],
+        ["Gamma Care", "0", "0", "0", "0", "—"],
         ["Total", "31", "28", "3", "9", "9.7 %"],
     ]
     assert table(soup, "Consults per length")[-1] == ["Total", "13", "100 %"]
     assert "8 failed emails, 20 errors reported" in " ".join(soup.get_text().split())
     rows = csv_rows(client.get(csv_url("users")))
     middle = figures["middle"].isoformat()
-    assert [middle, "8", "5", "15"] in rows  # alpha's and beta's middle day added up
+    assert [middle, "10", "5", "15"] in rows  # alpha's, beta's and gamma's middle day added up
     rows = csv_rows(client.get(csv_url("appointments")))
     assert rows[0][0] == "Organisation"
     assert ["Beta Clinic", middle, "General practice", "Gp Beta", "20", "20", "0", "6"] in rows
