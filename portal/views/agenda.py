@@ -1,7 +1,7 @@
 """The practitioner's agenda: availability (once or recurring) and appointments, by week or month (F-AVAIL)."""
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from consult import selectors, services
 from consult.forms import AvailabilityForm
-from consult.models import Availability
+from consult.models import Appointment, AppointmentStatus, Availability
 from orgs import policy
 from orgs.forms import add_service_errors
 
@@ -102,7 +102,14 @@ def _just_skipped(request, practitioner):
     availability = Availability.objects.filter(pk=int(block_id), practitioner=practitioner).first()
     if availability is None or day.isoformat() not in (availability.exceptions or []):
         return None
-    return {"availability": availability, "day": day}
+    # Skipping takes the free times away, not what is booked: say what still stands in those hours.
+    zone = selectors.zone_of(request.organization)
+    booked = Appointment.objects.filter(
+        practitioner=practitioner, status=AppointmentStatus.SCHEDULED,
+        starts_at__gte=datetime.combine(day, availability.start_time, tzinfo=zone),
+        starts_at__lt=datetime.combine(day, availability.end_time, tzinfo=zone),
+    ).count()
+    return {"availability": availability, "day": day, "booked": booked}
 
 
 def _availability_or_404(request, availability_id):

@@ -169,3 +169,23 @@ def test_the_hours_form_refuses_overlapping_hours_and_names_them(alpha, weekly):
     assert response.status_code == 302
     with organization_scope(alpha):
         assert Availability.objects.get().end_time == time(12)
+
+
+def test_skipping_a_day_with_bookings_says_they_stay_booked(alpha, weekly):
+    """Skipping takes away the free times only: the undo line says how many appointments in those hours stand."""
+    from consult.models import Appointment
+
+    gp = alpha.people["gp"]
+    with organization_scope(alpha):
+        for hour, minute in ((9, 0), (10, 20)):
+            Appointment.objects.create(organization=alpha, practitioner=gp,
+                                       starts_at=datetime(2027, 3, 17, hour, minute, tzinfo=AMS))
+        Appointment.objects.create(organization=alpha, practitioner=gp, status="cancelled",
+                                   starts_at=datetime(2027, 3, 17, 9, 40, tzinfo=AMS))
+        Appointment.objects.create(organization=alpha, practitioner=gp,  # after the block's hours
+                                   starts_at=datetime(2027, 3, 17, 11, 0, tzinfo=AMS))
+    client = signed_in_client(gp.user, alpha)
+    page = client.post(f"/portal/agenda/hours/{weekly.pk}/day/", {"day": "2027-03-17", "view": "week",
+                                                                   "anchor": "2027-03-17"}, follow=True)
+    text = " ".join(page.content.decode().split())
+    assert "2 appointments in these hours stay booked: move or cancel them under" in text
