@@ -1,14 +1,24 @@
 """The "you have a message" email (F-CHAT): a client or website visitor has a message from the practice
 waiting unread. It never contains the message: only who wrote, and the way to read it (the patient portal for
 clients, the conversation's address for visitors). HTML and text, in the reader's language.
+
+Each send is recorded as a consult.EmailDelivery (kind chat_unread, no appointment), like the appointment
+emails, so a failure shows in the usage report's failed emails and staff have a record of it.
 """
+
+import logging
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from consult.models import DeliveryStatus, EmailDelivery, EmailKind
+from orgs.scoping import organization_scope
+
 from .models import ChannelKind
+
+logger = logging.getLogger(__name__)
 
 
 def _recipient(channel):
@@ -41,7 +51,9 @@ def _from_name(channel):
 
 
 def unread_email_send(*, channel):
-    """Send the email for `channel`; False when nothing was sent (emails off, no address)."""
+    """Send the email for `channel` and record it; False when nothing was sent (emails off, no address) or the
+    send failed (recorded as a failed delivery, not raised: the caller has claimed the waiting message already,
+    so it is not emailed about again either way)."""
     organization = channel.organization
     if organization.do_not_send_emails:
         return False
@@ -57,5 +69,16 @@ def unread_email_send(*, channel):
         html = render_to_string("chat/email/unread.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[address])
     message.attach_alternative(html, "text/html")
-    message.send()
+    with organization_scope(organization):
+        delivery = EmailDelivery.objects.create(organization=organization, kind=EmailKind.CHAT_UNREAD, to=address)
+        try:
+            message.send()
+        except Exception as error:  # noqa: BLE001 - any transport failure is recorded on the delivery
+            logger.warning("Unread-chat email for chat channel %s failed: %s", channel.pk, error)
+            delivery.status = DeliveryStatus.FAILED
+            delivery.error = str(error)[:1000]
+            delivery.save(update_fields=["status", "error", "updated_at"])
+            return False
+        delivery.status = DeliveryStatus.SENT
+        delivery.save(update_fields=["status", "updated_at"])
     return True

@@ -470,7 +470,8 @@ def unread_notifications_send(*, now=None):
                 try:
                     if emails.unread_email_send(channel=channel):
                         sent += 1
-                except Exception:  # noqa: BLE001 - one failing address must not stop the others
+                except Exception:  # noqa: BLE001 - a failed send is recorded and returns False; this keeps an
+                    # unexpected error (building the email) for one channel from stopping the others
                     logger.exception("Unread-chat email for chat channel %s failed", channel.pk)
     return sent
 

@@ -292,6 +292,7 @@ class EmailKind(models.TextChoices):
     INVITATION = "invitation", _("Invitation of extra participants")
     QUESTIONNAIRE = "questionnaire", _("Questionnaire request")
     RECEIPT = "receipt", _("Payment receipt")  # fixed text (payments/receipts.py), not an editable template
+    CHAT_UNREAD = "chat_unread", _("New chat message")  # fixed text (chat/emails.py), no appointment
 
 
 class EmailSet(OrganizationOwned):
