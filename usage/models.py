@@ -120,24 +120,34 @@ class UsageDurations(OrganizationOwned):
     """How many consults that started on one local day lasted how long (DURATION_BUCKETS)."""
 
     day = models.DateField()
+    # The department of the consult's appointment; empty when it has none (or the department is gone).
+    department = models.ForeignKey("orgs.Department", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     bucket = models.PositiveSmallIntegerField(help_text="Lower bound in minutes, from DURATION_BUCKETS.")
     consults = models.PositiveIntegerField(default=0)
     total_seconds = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "bucket"]
-        constraints = [models.UniqueConstraint(fields=["organization", "day", "bucket"], name="usage_durations_once")]
+        # No unique constraint on (organization, day, department, bucket): department is NULL for consults
+        # without one, NULLs are distinct in a unique constraint, and `nulls_distinct=False` is PostgreSQL 15+
+        # only (Django ignores it on SQLite). Duplicates cannot arise anyway: a day is only ever written by
+        # services.rollup_day, which deletes and inserts the day's rows in one transaction.
+        indexes = [models.Index(fields=["organization", "day"], name="usage_durations_org_day")]
 
 
 class UsageErrors(OrganizationOwned):
     """Client-side errors of one local day by kind and source (failed emails are on UsageDay)."""
 
     day = models.DateField()
+    # The department of the error's appointment; empty when the report named none (or it has none).
+    department = models.ForeignKey("orgs.Department", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     kind = models.CharField(max_length=24, choices=ClientErrorKind.choices)
     source = models.CharField(max_length=16, choices=ClientErrorSource.choices)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["day", "kind", "source"]
-        constraints = [models.UniqueConstraint(fields=["organization", "day", "kind", "source"],
-                                               name="usage_errors_once")]
+        # No unique constraint, for the reason given on UsageDurations (a nullable department in the key).
+        indexes = [models.Index(fields=["organization", "day"], name="usage_errors_org_day")]

@@ -53,6 +53,10 @@ def _rows(model, organization, first, last):
     return rows.order_by()  # the models' default ordering would join the GROUP BY
 
 
+def _in_department(rows, department):
+    return rows if department is None else rows.filter(department=department)
+
+
 def _sums(names):
     return {name: Sum(name) for name in names}
 
@@ -161,8 +165,8 @@ class Report:
 
 def usage_report(organization, *, department=None, today=None):
     """The report page's figures for the window ending yesterday. `organization` None: all organisations
-    (platform staff), summed per day. `department` narrows the appointment figures, the only roll-up that
-    knows departments."""
+    (platform staff), summed per day. `department` narrows the appointments, the consult durations and the
+    browser errors; the user figures and failed emails (UsageDay) know no department and stay whole."""
     first, last = report_window(today or today_of(organization))
     report = Report(organization=organization, department=department, first=first, last=last,
                     days=[first + timedelta(days=n) for n in range((last - first).days + 1)])
@@ -173,9 +177,7 @@ def usage_report(organization, *, department=None, today=None):
             if report.last_refreshed is None or row["refreshed"] > report.last_refreshed:
                 report.last_refreshed = row["refreshed"]
 
-        appointments = _rows(UsageAppointments, organization, first, last)
-        if department is not None:
-            appointments = appointments.filter(department=department)
+        appointments = _in_department(_rows(UsageAppointments, organization, first, last), department)
         for row in appointments.values("day").annotate(**_sums(APPOINTMENT_FIGURES)):
             report.appointments_per_day[row["day"]] = _figures(row)
             report.appointments_total.add(report.appointments_per_day[row["day"]])
@@ -201,7 +203,8 @@ def usage_report(organization, *, department=None, today=None):
                 .order_by("practitioner_name")
             ]
 
-        per_bucket = {row["bucket"]: row for row in _rows(UsageDurations, organization, first, last)
+        per_bucket = {row["bucket"]: row for row in _in_department(_rows(UsageDurations, organization, first, last),
+                                                                   department)
                       .values("bucket").annotate(consults=Sum("consults"), seconds=Sum("total_seconds"))}
         for bound, label in DURATION_BUCKETS:
             row = per_bucket.get(bound, {})
@@ -210,7 +213,7 @@ def usage_report(organization, *, department=None, today=None):
         report.consults = sum(bucket["consults"] for bucket in report.durations)
         report.consult_seconds = sum(bucket["seconds"] for bucket in report.durations)
 
-        errors = _rows(UsageErrors, organization, first, last)
+        errors = _in_department(_rows(UsageErrors, organization, first, last), department)
         for row in errors.values("day", "kind").annotate(count=Sum("count")):
             report.errors_per_day.setdefault(row["day"], {})[row["kind"]] = row["count"]
         report.errors_by_kind_source = list(errors.values("kind", "source").annotate(count=Sum("count"))
@@ -234,19 +237,23 @@ def _keyed(organization, names):
 def appointment_rows(organization, first, last, *, department=None):
     """Per day × department × practitioner."""
     with _reading(organization):
-        rows = _rows(UsageAppointments, organization, first, last)
-        if department is not None:
-            rows = rows.filter(department=department)
+        rows = _in_department(_rows(UsageAppointments, organization, first, last), department)
         keys = _keyed(organization, ["day", "department_name", "practitioner_name"])
         return list(rows.values(*keys).annotate(**_sums(APPOINTMENT_FIGURES)).order_by(*keys))
 
 
-def duration_rows(organization, first, last):
-    """Per day × length bucket."""
+def duration_rows(organization, first, last, *, department=None):
+    """Per day × department × length bucket. The department's name is today's (a department that is gone
+    has become "no department": these rows keep no copy of the name)."""
     with _reading(organization):
-        keys = _keyed(organization, ["day", "bucket"])
-        return list(_rows(UsageDurations, organization, first, last).values(*keys)
-                    .annotate(consults=Sum("consults"), seconds=Sum("total_seconds")).order_by(*keys))
+        keys = _keyed(organization, ["day", "department__name", "bucket"])
+        return _sorted(_in_department(_rows(UsageDurations, organization, first, last), department).values(*keys)
+                       .annotate(consults=Sum("consults"), seconds=Sum("total_seconds")), keys)
+
+
+def _sorted(rows, keys):
+    # Sorted here, not by the database: SQLite puts "no department" (NULL) first, PostgreSQL last.
+    return sorted(rows, key=lambda row: [("" if row[key] is None else row[key]) for key in keys])
 
 
 def user_rows(organization, first, last):
@@ -256,12 +263,13 @@ def user_rows(organization, first, last):
                     .order_by("day"))
 
 
-def error_rows(organization, first, last):
-    """Client-side errors per day × kind × source, and failed emails per day."""
+def error_rows(organization, first, last, *, department=None):
+    """Client-side errors per day × department × kind × source (named as duration_rows does), and failed
+    emails per day, for the whole organisation whatever the department."""
     with _reading(organization):
-        keys = _keyed(organization, ["day", "kind", "source"])
-        client_errors = list(_rows(UsageErrors, organization, first, last).values(*keys)
-                             .annotate(count=Sum("count")).order_by(*keys))
+        keys = _keyed(organization, ["day", "department__name", "kind", "source"])
+        client_errors = _sorted(_in_department(_rows(UsageErrors, organization, first, last), department)
+                                .values(*keys).annotate(count=Sum("count")), keys)
         day_keys = _keyed(organization, ["day"])
         failed_emails = list(_rows(UsageDay, organization, first, last).filter(failed_emails__gt=0)
                              .values(*day_keys).annotate(count=Sum("failed_emails")).order_by(*day_keys))

@@ -57,9 +57,12 @@ def rollup_day(*, organization, day, now=None):
         appointments = _appointment_rows(organization, day, start, end)
         durations = _duration_rows(organization, day, start, end)
         errors = [
-            UsageErrors(organization=organization, day=day, kind=row["kind"], source=row["source"], count=row["count"])
+            UsageErrors(organization=organization, day=day, department_id=row["appointment__department_id"],
+                        kind=row["kind"], source=row["source"], count=row["count"])
+            # A left join: an error without an appointment (or one of a department-less appointment) is counted
+            # under no department.
             for row in ClientError.objects.filter(created_at__gte=start, created_at__lt=end)
-            .values("kind", "source").annotate(count=Count("pk")).order_by()
+            .values("appointment__department_id", "kind", "source").annotate(count=Count("pk")).order_by()
         ]
         usage_day = UsageDay(organization=organization, day=day, rolled_up_at=now, **_user_figures(start, end))
         for model in (UsageDay, UsageAppointments, UsageDurations, UsageErrors):
@@ -110,10 +113,12 @@ def _duration_rows(organization, day, start, end):
         Consult.objects.filter(status=ConsultStatus.ENDED, started_at__gte=start, started_at__lt=end,
                                ended_at__gte=F("started_at"))  # a clock that went back would give a negative length
         .annotate(length=length).annotate(bucket=bucket)
-        .values("bucket").annotate(consults=Count("pk"), total=Sum("length")).order_by()
+        .values("appointment__department_id", "bucket").annotate(consults=Count("pk"), total=Sum("length"))
+        .order_by()
     )
     return [
-        UsageDurations(organization=organization, day=day, bucket=row["bucket"], consults=row["consults"],
+        UsageDurations(organization=organization, day=day, department_id=row["appointment__department_id"],
+                       bucket=row["bucket"], consults=row["consults"],
                        total_seconds=int(_as_timedelta(row["total"]).total_seconds()))
         for row in rows
     ]

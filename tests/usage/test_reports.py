@@ -5,6 +5,7 @@ count that does not grow with the amount of data."""
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -47,15 +48,16 @@ def make_appointments(org, day, *, department=None, practitioner=None, practitio
         )
 
 
-def make_durations(org, day, bucket, consults, total_seconds):
+def make_durations(org, day, bucket, consults, total_seconds, department=None):
     with organization_scope(org):
-        UsageDurations.objects.create(organization=org, day=day, bucket=bucket, consults=consults,
-                                      total_seconds=total_seconds)
+        UsageDurations.objects.create(organization=org, day=day, department=department, bucket=bucket,
+                                      consults=consults, total_seconds=total_seconds)
 
 
-def make_errors(org, day, kind, source, count):
+def make_errors(org, day, kind, source, count, department=None):
     with organization_scope(org):
-        UsageErrors.objects.create(organization=org, day=day, kind=kind, source=source, count=count)
+        UsageErrors.objects.create(organization=org, day=day, department=department, kind=kind, source=source,
+                                   count=count)
 
 
 @pytest.fixture
@@ -80,17 +82,17 @@ def figures(alpha, beta, today):
     make_appointments(alpha, middle, department=gp, no_show=1, cancelled=2)  # a department booking
     make_appointments(alpha, last, practitioner=gp_member, held=3, no_show=1)  # no department
     make_appointments(alpha, last, department=physio, practitioner_name=INJECTION, held=1)
-    make_durations(alpha, first, 0, 2, 300)
-    make_durations(alpha, middle, 10, 3, 2160)
-    make_durations(alpha, last, 60, 1, 4000)
-    make_errors(alpha, first, "js_error", "room", 2)
-    make_errors(alpha, first, "ice_failed", "room", 1)
-    make_errors(alpha, last, "permission_denied", "waiting_room", 4)
+    make_durations(alpha, first, 0, 2, 300, department=gp)
+    make_durations(alpha, middle, 10, 3, 2160, department=physio)
+    make_durations(alpha, last, 60, 1, 4000)  # no department
+    make_errors(alpha, first, "js_error", "room", 2, department=gp)
+    make_errors(alpha, first, "ice_failed", "room", 1)  # no department
+    make_errors(alpha, last, "permission_denied", "waiting_room", 4, department=physio)
     for day in outside:
         make_day(alpha, day, employees=9, active_employees=9, logins=100, failed_emails=50)
         make_appointments(alpha, day, department=gp, practitioner=gp_member, held=100, no_show=100, cancelled=100)
-        make_durations(alpha, day, 5, 10, 3000)
-        make_errors(alpha, day, "js_error", "room", 7)
+        make_durations(alpha, day, 5, 10, 3000, department=gp)
+        make_errors(alpha, day, "js_error", "room", 7, department=gp)
 
     make_day(beta, middle, employees=3, active_employees=2, logins=11, failed_emails=5)
     make_appointments(beta, middle, department=beta.departments_by_name["gp"], practitioner=beta.people["gp"],
@@ -321,6 +323,58 @@ def test_the_department_filter_narrows_the_appointments(alpha, figures):
     assert client.get(URL, {"department": "nonsense"}).status_code == 404
 
 
+def _notes(soup, section):
+    notes = soup.select(f"section[aria-labelledby=usage-{section}] .usage-note")
+    return [" ".join(note.get_text().split()) for note in notes]
+
+
+def test_the_department_filter_narrows_durations_and_errors(alpha, figures):
+    gp, physio = alpha.departments_by_name["gp"], alpha.departments_by_name["physio"]
+    client = admin_of(alpha)
+    response, soup = page_of(client, f"{URL}?department={gp.pk}")
+    text = " ".join(soup.get_text().split())
+    # Durations: General practice's 2 consults of the first day only.
+    assert "2 consults ended; on average 2.5 min, the middle one under 5 min." in text
+    durations = table(soup, "Consults per length")
+    assert durations[1] == ["under 5 min", "2", "100 %"] and durations[-1] == ["Total", "2", "100 %"]
+    assert all(row[1] == "0" for row in durations[2:-1])
+    # Errors: its 2 JavaScript errors; the failed emails stay the organisation's (3), and the page says so.
+    assert "3 failed emails, 2 errors reported" in text
+    assert table(soup, "Browser errors by kind and where")[1:] == [["JavaScript error", "Consultation room", "2"]]
+    assert _notes(soup, "durations") == []
+    assert _notes(soup, "users") == ["For the whole organisation."]
+    errors_note, = _notes(soup, "errors")
+    assert errors_note.startswith("Failed emails are for the whole organisation")
+    chart = json.loads(soup.find("script", id="usage-chart-data").string)
+    assert chart["durations"]["datasets"][0]["data"] == [2, 0, 0, 0, 0, 0, 0, 0]
+    errors_per_day = {dataset["key"]: dataset["data"] for dataset in chart["errors"]["datasets"]}
+    assert set(errors_per_day) == {"failed_emails", "js_error"}
+    assert errors_per_day["js_error"][0] == 2 and not any(errors_per_day["js_error"][1:])  # 0, or None: a gap
+
+    # The CSV files: narrowed, with a Department column, named after the department.
+    first, last = figures["first"].isoformat(), figures["last"].isoformat()
+    for section in ("durations", "errors"):
+        link = soup.find("a", string=f"Download {'consult durations' if section == 'durations' else 'errors'} (CSV)")
+        assert link["href"] == f"{csv_url(section)}?department={gp.pk}"
+    response = client.get(csv_url("durations"), {"department": gp.pk})
+    assert f"-department-{gp.pk}-" in response["Content-Disposition"]
+    assert csv_rows(response) == [
+        ["Date", "Department", "Consult length", "From (minutes)", "Consults", "Total seconds"],
+        [first, "General practice", "under 5 min", "0", "2", "300"],
+    ]
+    response = client.get(csv_url("errors"), {"department": physio.pk})
+    assert f"-department-{physio.pk}-" in response["Content-Disposition"]
+    assert csv_rows(response) == [
+        ["Date", "Department", "Kind", "Where", "Count"],
+        [first, "Whole organisation", "Failed email", "Email", "1"],
+        [last, "Physiotherapy", "Camera or microphone refused", "Waiting room", "4"],
+        [last, "Whole organisation", "Failed email", "Email", "2"],
+    ]
+    # The users file is not narrowed, and says so by its name.
+    response = client.get(csv_url("users"), {"department": gp.pk})
+    assert "department" not in response["Content-Disposition"] and len(csv_rows(response)) == 4
+
+
 def test_empty_state_before_the_first_roll_up(alpha, today):
     # A row outside the window does not make a report either.
     make_day(alpha, today, logins=3)
@@ -351,22 +405,22 @@ def test_csv_files_hold_the_figures_per_day_with_a_named_file(alpha, figures):
         [last, "Physiotherapy", "'" + INJECTION, "1", "1", "0", "0"],  # a formula stays text
     ]
     assert csv_rows(client.get(csv_url("durations"))) == [
-        ["Date", "Consult length", "From (minutes)", "Consults", "Total seconds"],
-        [first, "under 5 min", "0", "2", "300"],
-        [middle, "10–15 min", "10", "3", "2160"],
-        [last, "60 min or more", "60", "1", "4000"],
+        ["Date", "Department", "Consult length", "From (minutes)", "Consults", "Total seconds"],
+        [first, "General practice", "under 5 min", "0", "2", "300"],
+        [middle, "Physiotherapy", "10–15 min", "10", "3", "2160"],
+        [last, "", "60 min or more", "60", "1", "4000"],
     ]
     assert csv_rows(client.get(csv_url("users"))) == [
         ["Date", "Employees", "Active employees", "Sign-ins"],
         [first, "4", "2", "3"], [middle, "5", "3", "4"], [last, "5", "1", "1"],
     ]
     assert csv_rows(client.get(csv_url("errors"))) == [
-        ["Date", "Kind", "Where", "Count"],
-        [first, "Connection failed (ICE)", "Consultation room", "1"],
-        [first, "JavaScript error", "Consultation room", "2"],
-        [first, "Failed email", "Email", "1"],
-        [last, "Camera or microphone refused", "Waiting room", "4"],
-        [last, "Failed email", "Email", "2"],
+        ["Date", "Department", "Kind", "Where", "Count"],
+        [first, "", "Connection failed (ICE)", "Consultation room", "1"],  # no department sorts first
+        [first, "General practice", "JavaScript error", "Consultation room", "2"],
+        [first, "Whole organisation", "Failed email", "Email", "1"],
+        [last, "Physiotherapy", "Camera or microphone refused", "Waiting room", "4"],
+        [last, "Whole organisation", "Failed email", "Email", "2"],
     ]
     assert client.get("/admin/usage/nonsense.csv").status_code == 404
 
@@ -400,17 +454,22 @@ def _fill(org, today, *, days, practitioners):
                               department_name=gp.name, practitioner_name=f"Practitioner {p}", planned=3, held=2,
                               no_show=1, cancelled=1)
             for n in range(1, days + 1) for p in range(practitioners)])
+        # Per day one row of the department and one of none (departments × buckets, as the roll-up makes).
         UsageDurations.objects.bulk_create([
-            UsageDurations(organization=org, day=today - timedelta(days=n), bucket=10, consults=2, total_seconds=1400)
-            for n in range(1, days + 1)])
+            UsageDurations(organization=org, day=today - timedelta(days=n), department=department, bucket=10,
+                           consults=2, total_seconds=1400)
+            for n in range(1, days + 1) for department in (gp, None)])
         UsageErrors.objects.bulk_create([
-            UsageErrors(organization=org, day=today - timedelta(days=n), kind="js_error", source="room", count=1)
-            for n in range(1, days + 1)])
+            UsageErrors(organization=org, day=today - timedelta(days=n), department=department, kind="js_error",
+                        source="room", count=1)
+            for n in range(1, days + 1) for department in (gp, None)])
 
 
-def _query_counts(client):
+def _query_counts(client, org):
     counts = []
-    for path in [URL] + [csv_url(section) for section in selectors_sections()]:
+    narrowed = f"?department={org.departments_by_name['gp'].pk}"
+    paths = [URL] + [csv_url(section) for section in selectors_sections()]
+    for path in paths + [path + narrowed for path in paths]:
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path)
             if response.streaming:
@@ -423,9 +482,12 @@ def _query_counts(client):
 def test_query_count_does_not_grow_with_the_data(alpha, beta, today):
     _fill(alpha, today, days=5, practitioners=1)
     _fill(beta, today, days=500, practitioners=30)
-    small, large = _query_counts(admin_of(alpha)), _query_counts(admin_of(beta))
+    small, large = _query_counts(admin_of(alpha), alpha), _query_counts(admin_of(beta), beta)
     assert small == large
     assert small[0] <= 25, small  # the page: a fixed handful of aggregate queries plus the admin's own
     # The figures are all there: 30 practitioners × 40 days in the window.
     report = selectors.usage_report(beta)
     assert report.appointments_total.planned == 3 * 30 * 40 and len(report.by_practitioner) == 30
+    assert report.consults == 2 * 2 * 40 and report.error_totals()["client_errors"] == 2 * 40
+    narrowed = selectors.usage_report(beta, department=beta.departments_by_name["gp"])
+    assert narrowed.consults == 2 * 40 and narrowed.error_totals()["client_errors"] == 40

@@ -70,9 +70,10 @@ def sign_in_row(org, user, moment, action="account.sign_in"):
         return audit_record(organization=org, actor=user, action=action)
 
 
-def client_error(org, moment, kind="js_error", source="room"):
+def client_error(org, moment, kind="js_error", source="room", appointment=None):
     with at(moment), organization_scope(org):
-        return ClientError.objects.create(organization=org, kind=kind, source=source, role="client")
+        return ClientError.objects.create(organization=org, kind=kind, source=source, role="client",
+                                          appointment=appointment)
 
 
 def email(org, moment, status):
@@ -107,8 +108,8 @@ def everything(org):
         UsageDay: rows(org, UsageDay, "day", "employees", "active_employees", "logins", "failed_emails"),
         UsageAppointments: rows(org, UsageAppointments, "day", "department_id", "department_name", "practitioner_id",
                                 "practitioner_name", "planned", "held", "no_show", "cancelled"),
-        UsageDurations: rows(org, UsageDurations, "day", "bucket", "consults", "total_seconds"),
-        UsageErrors: rows(org, UsageErrors, "day", "kind", "source", "count"),
+        UsageDurations: rows(org, UsageDurations, "day", "department_id", "bucket", "consults", "total_seconds"),
+        UsageErrors: rows(org, UsageErrors, "day", "department_id", "kind", "source", "count"),
     }
 
 
@@ -210,6 +211,40 @@ def test_client_errors_by_kind_and_source(busy_day):
     services.rollup_day(organization=busy_day, day=DAY)
     assert rows(busy_day, UsageErrors, "kind", "source", "count", day=DAY) == [
         ("ice_failed", "waiting_room", 1), ("js_error", "room", 2)]
+
+
+def test_durations_per_department_of_the_consults_appointment(alpha):
+    gp, physio = alpha.departments_by_name["gp"], alpha.departments_by_name["physio"]
+    # Two 10-minute consults in General practice (a practitioner's booking), one of a department-only booking
+    # in Physiotherapy, one of a booking without a department; and a 40-minute one in General practice.
+    for hour in (9, 10):
+        consult(appointment(alpha, local(DAY, hour)), local(DAY, hour), local(DAY, hour, 10))
+    consult(appointment(alpha, local(DAY, 11), practitioner=None, department="physio"), local(DAY, 11),
+            local(DAY, 11, 12))
+    consult(appointment(alpha, local(DAY, 12), practitioner="physio", department=None), local(DAY, 12),
+            local(DAY, 12, 14))
+    consult(appointment(alpha, local(DAY, 13)), local(DAY, 13), local(DAY, 13, 40))
+    services.rollup_day(organization=alpha, day=DAY)
+    assert rows(alpha, UsageDurations, "department_id", "bucket", "consults", "total_seconds", day=DAY) == [
+        (gp.pk, 10, 2, 1200), (gp.pk, 30, 1, 2400), (physio.pk, 10, 1, 720), (None, 10, 1, 840)]
+
+
+def test_client_errors_per_department_of_their_appointment(alpha, beta):
+    gp, physio = alpha.departments_by_name["gp"], alpha.departments_by_name["physio"]
+    in_gp = appointment(alpha, local(DAY, 9))
+    in_physio = appointment(alpha, local(DAY, 9), practitioner=None, department="physio")
+    without_department = appointment(alpha, local(DAY, 9), practitioner="physio", department=None)
+    client_error(alpha, local(DAY, 9), appointment=in_gp)
+    client_error(alpha, local(DAY, 10), appointment=in_gp)
+    client_error(alpha, local(DAY, 10), kind="ice_failed", appointment=in_gp)
+    client_error(alpha, local(DAY, 11), appointment=in_physio)
+    client_error(alpha, local(DAY, 12), appointment=without_department)
+    client_error(alpha, local(DAY, 13))  # no appointment named
+    client_error(beta, local(DAY, 9), appointment=appointment(beta, local(DAY, 9)))
+    services.rollup_day(organization=alpha, day=DAY)
+    assert rows(alpha, UsageErrors, "department_id", "kind", "source", "count", day=DAY) == [
+        (gp.pk, "ice_failed", "room", 1), (gp.pk, "js_error", "room", 2), (physio.pk, "js_error", "room", 1),
+        (None, "js_error", "room", 2)]
 
 
 def test_a_day_without_data_is_one_row_of_zeros(alpha):

@@ -213,20 +213,24 @@ def csv_table(section, organization, first, last, department):
                 for row in selectors.appointment_rows(organization, first, last, department=department)]
     elif section == "durations":
         labels = dict(DURATION_BUCKETS)
-        header = who + [_("Date"), _("Consult length"), _("From (minutes)"), _("Consults"), _("Total seconds")]
-        rows = [lead(row) + [labels.get(row["bucket"], ""), row["bucket"], row["consults"], row["seconds"]]
-                for row in selectors.duration_rows(organization, first, last)]
+        header = who + [_("Date"), _("Department"), _("Consult length"), _("From (minutes)"), _("Consults"),
+                        _("Total seconds")]
+        rows = [lead(row) + [row["department__name"] or "", labels.get(row["bucket"], ""), row["bucket"],
+                             row["consults"], row["seconds"]]
+                for row in selectors.duration_rows(organization, first, last, department=department)]
     elif section == "users":
         header = [_("Date"), _("Employees"), _("Active employees"), _("Sign-ins")]
         rows = [[row["day"].isoformat(), row["employees"], row["active_employees"], row["logins"]]
                 for row in selectors.user_rows(organization, first, last)]
     else:
         kinds, sources = dict(ClientErrorKind.choices), dict(ClientErrorSource.choices)
-        header = who + [_("Date"), _("Kind"), _("Where"), _("Count")]
-        client_errors, failed_emails = selectors.error_rows(organization, first, last)
-        rows = [lead(row) + [kinds.get(row["kind"], row["kind"]), sources.get(row["source"], row["source"]),
-                             row["count"]] for row in client_errors]
-        rows += [lead(row) + [_("Failed email"), _("Email"), row["count"]] for row in failed_emails]
+        header = who + [_("Date"), _("Department"), _("Kind"), _("Where"), _("Count")]
+        client_errors, failed_emails = selectors.error_rows(organization, first, last, department=department)
+        rows = [lead(row) + [row["department__name"] or "", kinds.get(row["kind"], row["kind"]),
+                             sources.get(row["source"], row["source"]), row["count"]] for row in client_errors]
+        # An email is of no department: its rows say so, in a narrowed file too (as the page does).
+        rows += [lead(row) + [_("Whole organisation"), _("Failed email"), _("Email"), row["count"]]
+                 for row in failed_emails]
         rows.sort(key=lambda row: row[:len(who) + 1])
     return header, rows
 
@@ -240,7 +244,7 @@ class UsageReportCsvView(ReportAccess, View):
         response = StreamingHttpResponse(_stream(request, _lines(header, rows)), content_type="text/csv; charset=utf-8")
         whose = self.organization.subdomain if self.organization is not None else "all-organisations"
         narrowed = ""
-        if self.department is not None and section == "appointments":  # the one file the filter narrows
+        if self.department is not None and section != "users":  # users are counted for the whole organisation
             narrowed = f"-department-{self.department.pk}"
         response["Content-Disposition"] = (
             f'attachment; filename="usage-{section}-{whose}{narrowed}-{first:%Y%m%d}-{last:%Y%m%d}.csv"'
