@@ -12,7 +12,7 @@ from orgs import policy
 from orgs.models import Department
 from payments.models import Rate
 
-from .models import Availability, Client, EmailKind, EmailSet, EmailTemplate, ParticipantGroup
+from .models import FIXED_TEXT_KINDS, Availability, Client, EmailSet, EmailTemplate, ParticipantGroup
 from .placeholders import PLACEHOLDERS, unknown_placeholders
 from .services import departments_for_appointments, practitioners_for
 from .slots import normalise_rrule
@@ -380,8 +380,7 @@ class EmailTemplateForm(forms.ModelForm):
         self.fields = {"email_set": forms.ModelChoiceField(
             label=_("Email set"), queryset=EmailSet.objects.all(), initial=self.instance.email_set_id
             if self.instance.pk else None), **self.fields}
-        # Receipts have a fixed text with the figures the law asks for; there is nothing to write for them.
-        self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != EmailKind.RECEIPT]
+        self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] not in FIXED_TEXT_KINDS]
         codes = ", ".join(f"*|{code}|* ({description})" for code, description in PLACEHOLDERS.items())
         self.fields["body"].help_text = _("Codes you can use: %(codes)s.") % {"codes": codes}
 

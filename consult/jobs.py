@@ -85,6 +85,9 @@ def anonymise_old_appointments(*, now=None):
     for organization in Organization.objects.filter(anonymise_after_days__isnull=False):
         cutoff = now - timedelta(days=organization.anonymise_after_days)
         with organization_scope(organization), transaction.atomic():
+            # Emails that belong to no appointment (chat notifications) keep an address only as long, too.
+            EmailDelivery.objects.filter(appointment__isnull=True, created_at__lt=cutoff).exclude(to="").update(
+                to="", error="")
             old = Appointment.objects.filter(starts_at__lt=cutoff, anonymised_at__isnull=True)
             ids = list(old.values_list("pk", flat=True))
             if not ids:

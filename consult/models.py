@@ -295,6 +295,10 @@ class EmailKind(models.TextChoices):
     CHAT_UNREAD = "chat_unread", _("New chat message")  # fixed text (chat/emails.py), no appointment
 
 
+# Emails with a fixed text, written by code, not by the organisation: receipts carry the figures the law asks for
+# (payments/receipts.py), chat notifications never the message (chat/emails.py). No editable template exists.
+FIXED_TEXT_KINDS = (EmailKind.RECEIPT, EmailKind.CHAT_UNREAD)
+
 class EmailSet(OrganizationOwned):
     """The texts of appointment emails; each department uses one set (or the organisation's default)."""
 

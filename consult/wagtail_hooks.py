@@ -15,7 +15,7 @@ from orgs.services import audit_record
 from orgs.views.admin import OrgAdminOnly, OrganizationViewSetMixin, ServiceErrorsAsFormErrors
 
 from .forms import EmailSetForm, EmailTemplateForm, ParticipantGroupForm
-from .models import EmailKind, EmailSet, EmailTemplate, ParticipantGroup
+from .models import FIXED_TEXT_KINDS, EmailKind, EmailSet, EmailTemplate, ParticipantGroup
 
 
 class OwnedCreateView(OrgAdminOnly, ServiceErrorsAsFormErrors, generic.CreateView):
@@ -92,7 +92,8 @@ class EmailTemplateFilterSet(WagtailFilterSet):
     email_set = django_filters.ModelChoiceFilter(
         label=gettext_lazy("Set"), queryset=lambda request: EmailSet.objects.all()
     )
-    kind = django_filters.ChoiceFilter(label=gettext_lazy("Email"), choices=EmailKind.choices)
+    kind = django_filters.ChoiceFilter(label=gettext_lazy("Email"), choices=[
+        choice for choice in EmailKind.choices if choice[0] not in FIXED_TEXT_KINDS])
     language = django_filters.ChoiceFilter(label=gettext_lazy("Language"), choices=settings.LANGUAGES)
 
     class Meta:

@@ -17,7 +17,7 @@ from icalendar import Calendar
 
 from consult import services
 from consult.forms import EmailTemplateForm
-from consult.models import EmailDelivery, EmailKind, EmailSet, EmailTemplate
+from consult.models import FIXED_TEXT_KINDS, EmailDelivery, EmailKind, EmailSet, EmailTemplate
 from consult.placeholders import PLACEHOLDERS, fill
 from orgs.models import Membership
 from orgs.scoping import organization_scope
@@ -136,6 +136,17 @@ def test_code_like_text_in_an_organisations_template_is_not_evaluated(alpha, gp,
     assert LINK.search(message.body)
 
 
+def test_the_email_text_editor_does_not_offer_fixed_text_emails(alpha):
+    """Receipts and chat notifications are written by code: the editor offers no text for them, and refuses one."""
+    with organization_scope(alpha):
+        email_set = EmailSet.objects.create(organization=alpha, name="Texts")
+        form = EmailTemplateForm(data={"email_set": email_set.pk, "kind": EmailKind.CHAT_UNREAD, "language": "en",
+                                       "subject": "New message", "body": "Hello"})
+        offered = {value for value, _label in form.fields["kind"].choices}
+        assert EmailKind.CONFIRMATION in offered and not offered & set(FIXED_TEXT_KINDS)
+        assert not form.is_valid() and "kind" in form.errors
+
+
 def test_the_email_text_editor_refuses_unknown_codes_and_lists_the_known_ones(alpha):
     """covers F-TEXT-1"""
     with organization_scope(alpha):
@@ -172,7 +183,7 @@ def test_a_new_organisation_has_a_default_email_set_in_four_languages(alpha):
         templates = list(EmailTemplate.objects.filter(email_set=email_set))
     found = {(t.kind, t.language) for t in templates}
     kinds = {"confirmation", "reminder", "reschedule", "cancellation", "invitation", "questionnaire"}
-    assert kinds == set(EmailKind.values) - {EmailKind.RECEIPT}  # receipts have a fixed text (payments)
+    assert kinds == set(EmailKind.values) - set(FIXED_TEXT_KINDS)  # receipts and chat notifications: fixed texts
     assert found == {(kind, language) for kind in kinds for language in ("nl", "en", "de", "es")}
     assert all(t.subject.strip() and t.body.strip() for t in templates)
     assert all(t.organization_id == alpha.pk for t in templates)

@@ -384,6 +384,26 @@ def test_anonymise_old_appointments(alpha, beta, history):
     assert audit_rows(alpha) == audit_after
 
 
+def test_anonymise_blanks_old_chat_email_addresses_too(alpha, beta, history):
+    """covers F-ORG-9: a chat notification's delivery row belongs to no appointment, and keeps its address only as
+    long as an appointment would."""
+    from orgs.scoping import organization_scope
+
+    def delivery(org, days_ago):
+        with organization_scope(org):
+            row = EmailDelivery.objects.create(organization=org, kind=EmailKind.CHAT_UNREAD, to="jan@example.org",
+                                               status=DeliveryStatus.SENT)
+            EmailDelivery.objects.filter(pk=row.pk).update(created_at=NOW - timedelta(days=days_ago))
+        return row.pk
+
+    old, recent, other = delivery(alpha, 31), delivery(alpha, 29), delivery(beta, 31)
+    with time_machine.travel(NOW, tick=False):
+        jobs.anonymise_old_appointments()
+    addresses = dict(EmailDelivery.objects.with_scopes_disabled().filter(pk__in=[old, recent, other])
+                     .values_list("pk", "to"))
+    assert addresses == {old: "", recent: "jan@example.org", other: "jan@example.org"}  # beta has no limit
+
+
 def test_anonymise_does_nothing_without_a_limit(alpha, history):
     """covers F-ORG-9"""
     configure(alpha, anonymise_after_days=None)
