@@ -61,7 +61,7 @@ def test_readyz_fails_when_redis_is_down_for_the_cache(settings):
 
 
 def test_readyz_fails_when_redis_is_down_for_the_channel_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "config.channel_layer.RedisChannelLayer",
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
                                            "CONFIG": {"hosts": [DEAD_REDIS]}}}
     channel_layers.backends.clear()
     status, body = get("/readyz")

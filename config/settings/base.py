@@ -298,7 +298,7 @@ REDIS_URL = env("REDIS_URL", default="")
 # of a burst was dropped, so the list missed who arrived.
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "config.channel_layer.RedisChannelLayer", "CONFIG": {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
             # max_connections: redis-py's pool (default 100) refuses the next command in flight, and 1000 sockets
             # leaving at once need ~900 (2 group_discards each). (A socket_timeout of 15 s, tried against idle
             # sockets dropping in the benchmark, left cancelled receives hanging after a socket closed.)

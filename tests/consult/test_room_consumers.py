@@ -51,7 +51,7 @@ def layer(request, settings):
     if not os.environ.get("REDIS_URL") and not _redis_answers(url):
         pytest.skip(f"no Redis on {url}")
     settings.CHANNEL_LAYERS = {"default": {
-        "BACKEND": "config.channel_layer.RedisChannelLayer",
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
         # A prefix of its own: runs side by side (and leftovers of other tests) never see each other's messages.
         "CONFIG": {"hosts": [url], "prefix": f"test-room-{uuid.uuid4().hex[:12]}"},
     }}
